@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/src
+export HYDRA_FULL_ERROR ?= 1
+# No hub on offline machines: never wait on the network for models or datasets.
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test test-all
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+# The offline embedded pipeline on CPU: warm-start the tiny model, then for each selector and seed
+# rollouts -> selection -> TRL GRPO -> lm-eval evaluation, then the summary table.
+demo: install
+	$(PY) -m rlselect.cli -m experiment=demo
+	$(PY) -m rlselect.report study=demo
+
+# Fast CPU tests (the `slow` and `gpu` markers are excluded; `make test-all` runs slow ones too).
+test: install
+	$(PY) -m pytest -q -m "not slow and not gpu" tests
+
+test-all: install
+	$(PY) -m pytest -q -m "not gpu" tests

@@ -1,0 +1,3 @@
+from rlselect.cli import main
+
+main()

@@ -1,0 +1,81 @@
+"""Content-addressed stage artifacts: keys from everything a stage depends on, atomic writes.
+
+A stage's artifact lives at `<root>/<stage>/<key>/`; the key is a hash of the stage's inputs
+(model, data, stage config, seed), so a finished stage is found and skipped, and a changed input
+gives a new key instead of silently reusing stale work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _canonical(obj: Any) -> Any:
+    """Plain, order-stable JSON view of configs (OmegaConf, Paths, tuples, sets)."""
+    try:
+        from omegaconf import DictConfig, ListConfig, OmegaConf
+
+        if isinstance(obj, (DictConfig, ListConfig)):
+            obj = OmegaConf.to_container(obj, resolve=True)
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        pass
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, set):
+        return sorted(_canonical(v) for v in obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def stage_key(*parts: Any, length: int = 16) -> str:
+    blob = json.dumps(_canonical(list(parts)), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the new, never half
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    _atomic(Path(path), lambda fh: fh.write(data))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=2, sort_keys=False, default=str).encode())
+
+
+def atomic_torch_save(path: str | Path, obj: Any) -> None:
+    import torch
+
+    _atomic(Path(path), lambda fh: torch.save(obj, fh))
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def append_jsonl(path: str | Path, obj: Any) -> None:
+    """One line per call; a single write() of a short line is not interleaved by other writers."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(obj, default=str) + "\n")

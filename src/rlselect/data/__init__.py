@@ -1,0 +1,31 @@
+"""Datasets in one canonical schema: id, question, answer, prompt, source, meta.
+
+    rlselect.data.load("gsm8k", "test", path="../shared/data/gsm8k")   # local file or folder
+    rlselect.data.load("arith", "train", seed=0)                        # built in, offline
+
+Adding a dataset: one file with a loader decorated by `@register("name")`, imported below, and
+one YAML under conf/data/.
+"""
+
+from __future__ import annotations
+
+from rlselect.data import arith, competition, dapo, gsm8k  # noqa: F401  (register loaders)
+from rlselect.data.registry import LOADERS, get_loader
+from rlselect.data.schema import INSTRUCTION, DataError, validate_records
+
+
+def load_records(name: str, split: str, path=None, **kwargs) -> list[dict]:
+    """Validated records as plain dicts (what the pipeline stages use)."""
+    records = get_loader(name)(split, path=path, **kwargs)
+    origin = str(path) if path else f"{name}:{split}"
+    return validate_records(records, origin)
+
+
+def load(name: str, split: str, path=None, **kwargs):
+    """A `datasets.Dataset` with the canonical columns."""
+    import datasets
+
+    return datasets.Dataset.from_list(load_records(name, split, path, **kwargs))
+
+
+__all__ = ["load", "load_records", "LOADERS", "DataError", "INSTRUCTION"]

@@ -1,0 +1,115 @@
+"""`arith`: the built-in synthetic grade-school arithmetic task (generated in code, offline).
+
+Word problems in four families (add, sub, mul, two_step) at three difficulty levels, with GSM8K-style
+reference solutions ("3+4=7\n#### 7") and integer final answers. One seeded generator draws a pool
+of distinct problems and cuts it into train / validation / test, so the splits never overlap and
+are the same on every machine for the same seed.
+"""
+
+from __future__ import annotations
+
+import random
+
+from rlselect.data.registry import register
+from rlselect.data.schema import DataError, make_record
+
+NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
+ITEMS = ["apples", "pens", "cups", "books", "coins", "eggs"]
+FAMILIES = ("add", "sub", "mul", "two_step")
+LEVEL_MAX = {1: 9, 2: 20, 3: 99}  # largest operand per level (mul uses smaller factors)
+MUL_MAX = {1: 5, 2: 9, 3: 12}
+DEFAULT_SIZES = {"train": 2000, "validation": 200, "test": 300}
+# A short instruction keeps a character-level model's sequences (and CPU time) small; the
+# boxed-answer contract is the same as the paper prompt's (conf/data/arith.yaml can change it).
+ARITH_INSTRUCTION = "Answer in \\boxed{}."
+
+
+def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int]:
+    """(question, worked solution, answer) for one problem."""
+    name, item = rng.choice(NAMES), rng.choice(ITEMS)
+    hi = LEVEL_MAX[level]
+    if family == "add":
+        a, b = rng.randint(1, hi), rng.randint(1, hi)
+        ans = a + b
+        return f"{name} has {a} {item} and gets {b} more. How many now?", f"{a}+{b}={ans}", ans
+    if family == "sub":
+        a, b = sorted((rng.randint(1, hi), rng.randint(1, hi)), reverse=True)
+        ans = a - b
+        return f"{name} has {a} {item} and gives {b} away. How many are left?", f"{a}-{b}={ans}", ans
+    if family == "mul":
+        a, b = rng.randint(2, MUL_MAX[level]), rng.randint(2, MUL_MAX[level])
+        ans = a * b
+        return f"{name} buys {a} bags of {b} {item}. How many {item} in all?", f"{a}*{b}={ans}", ans
+    if family == "two_step":
+        a, b = rng.randint(1, hi), rng.randint(1, hi)
+        c = rng.randint(1, a + b)
+        s = a + b
+        ans = s - c
+        q = f"{name} has {a} {item}, gets {b} more and gives {c} away. How many now?"
+        return q, f"{a}+{b}={s}, {s}-{c}={ans}", ans
+    raise DataError(f"arith: unknown family {family!r}; available: {', '.join(FAMILIES)}")
+
+
+def boxed_completion(worked: str, answer: int | str) -> str:
+    """The assistant turn the embedded model is warm-started on (and that the verifier accepts)."""
+    return f"{worked} so \\boxed{{{answer}}}"
+
+
+def generate_arith(
+    seed: int = 0,
+    sizes: dict[str, int] | None = None,
+    families: tuple[str, ...] | list[str] = FAMILIES,
+    levels: tuple[int, ...] | list[int] = (1, 2, 3),
+    instruction: str = ARITH_INSTRUCTION,
+) -> dict[str, list[dict]]:
+    """All splits at once: a pool of distinct problems, cut in a fixed order (train, validation, test)."""
+    sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
+    for lv in levels:
+        if lv not in LEVEL_MAX:
+            raise DataError(f"arith: unknown level {lv}; available: {sorted(LEVEL_MAX)}")
+    total = sum(sizes.values())
+    rng = random.Random(f"arith-{seed}")
+    seen: set[str] = set()
+    pool = []
+    attempts = 0
+    while len(pool) < total:
+        attempts += 1
+        if attempts > 50 * total:
+            raise DataError(f"arith: cannot draw {total} distinct problems from families {families}")
+        family, level = rng.choice(list(families)), rng.choice(list(levels))
+        q, worked, ans = _problem(rng, family, level)
+        if q in seen:
+            continue
+        seen.add(q)
+        pool.append((q, worked, ans, family, level))
+    splits, start = {}, 0
+    for split, n in sizes.items():
+        splits[split] = [
+            make_record(
+                id=f"arith-{split}-{start + j}",
+                question=q,
+                answer=str(ans),
+                source="arith",
+                meta={
+                    "family": family,
+                    "level": level,
+                    "solution": f"{worked}\n#### {ans}",
+                },
+                instruction=instruction,
+            )
+            for j, (q, worked, ans, family, level) in enumerate(pool[start : start + n])
+        ]
+        start += n
+    return splits
+
+
+@register("arith")
+def load_arith(split: str, path=None, seed: int = 0, sizes=None, families=FAMILIES, levels=(1, 2, 3),
+               instruction: str = ARITH_INSTRUCTION):
+    if path is not None:
+        raise DataError("arith is generated in code; it takes no path (use seed and sizes)")
+    splits = generate_arith(seed=seed, sizes=sizes, families=tuple(families), levels=tuple(levels),
+                            instruction=instruction)
+    if split not in splits:
+        raise DataError(f"arith: unknown split {split!r}; available: {', '.join(splits)}")
+    return splits[split]

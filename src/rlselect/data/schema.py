@@ -1,0 +1,102 @@
+"""The canonical record every dataset loader produces, and its validation.
+
+Columns: id (str), question (str), answer (str, final answer), prompt (chat messages),
+source (str), meta (dict with a fixed set of keys so that Arrow can store it as one struct).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+# The instruction appended to every problem (METHODS.md section 6).
+INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+# Keys every record's meta carries. Fixed so that all datasets share one Arrow schema:
+#   level      difficulty level when the source has one (-1 otherwise)
+#   family     task family (e.g. "gsm8k", "add", "countdown"): ground truth for imbalance studies
+#   corrupted  True when a data-regime transform made this item's reward ignore the response
+#   solution   reference solution text ("" when the source has none)
+META_DEFAULTS: dict[str, Any] = {"level": -1, "family": "", "corrupted": False, "solution": ""}
+
+
+class DataError(ValueError):
+    """A dataset row or file that cannot be used; the message names the file and row."""
+
+
+def make_prompt(question: str, instruction: str = INSTRUCTION) -> list[dict[str, str]]:
+    """Zero-shot chat prompt: one user turn with the problem and the boxed-answer instruction."""
+    content = f"{question}\n{instruction}" if instruction else question
+    return [{"role": "user", "content": content}]
+
+
+def make_record(
+    *,
+    id: str,
+    question: str,
+    answer: str,
+    source: str,
+    meta: dict[str, Any] | None = None,
+    instruction: str = INSTRUCTION,
+) -> dict[str, Any]:
+    full_meta = dict(META_DEFAULTS)
+    if meta:
+        unknown = set(meta) - set(META_DEFAULTS)
+        if unknown:
+            raise DataError(f"record {id!r} from {source}: unknown meta keys {sorted(unknown)}")
+        full_meta.update(meta)
+    return {
+        "id": str(id),
+        "question": question,
+        "answer": answer,
+        "prompt": make_prompt(question, instruction),
+        "source": source,
+        "meta": full_meta,
+    }
+
+
+def normalise_answer_field(value: Any) -> str:
+    """Gold answers arrive as str, int or float ("27.0" in AMC23); store a clean string."""
+    if isinstance(value, bool):
+        raise TypeError("boolean answer")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        # "27.0" -> "27" so that exact string comparisons and boxed renderings stay clean.
+        try:
+            as_float = float(text)
+        except ValueError:
+            return text
+        if as_float.is_integer() and "." in text and text.replace(".", "", 1).lstrip("-").isdigit():
+            return str(int(as_float))
+        return text
+    raise TypeError(f"answer of type {type(value).__name__}")
+
+
+def validate_records(records: Iterable[dict[str, Any]], origin: str) -> list[dict[str, Any]]:
+    """Check every record before any expensive work: non-empty question and answer, unique ids.
+
+    `origin` names the file or generator so that the error says where the bad row is.
+    """
+    out = []
+    seen: dict[str, int] = {}
+    for row_number, rec in enumerate(records):
+        rid = rec.get("id")
+        where = f"{origin}, row {row_number} (id {rid!r})"
+        if rid is None or str(rid) == "":
+            raise DataError(f"{where}: missing id")
+        q = rec.get("question")
+        if not isinstance(q, str) or not q.strip():
+            raise DataError(f"{where}: empty or missing question")
+        a = rec.get("answer")
+        if not isinstance(a, str) or not a.strip():
+            raise DataError(f"{where}: empty or missing answer")
+        if rid in seen:
+            raise DataError(f"{where}: duplicate id, first seen at row {seen[rid]}")
+        seen[rid] = row_number
+        out.append(rec)
+    if not out:
+        raise DataError(f"{origin}: no rows")
+    return out

@@ -1,0 +1,40 @@
+"""Evaluation through lm-evaluation-harness with the project's own task YAMLs (tasks/).
+
+    from rlselect.eval import evaluate
+    rows = evaluate("path/to/checkpoint", ["gsm8k", "math500"], protocol="greedy",
+                    data_dir="../shared/data", output_dir="runs/x/eval")
+    rows = evaluate(model, ["aime24"], tokenizer=tok, protocol="avg@16", temperature=0.7)
+
+    python -m rlselect.eval --model PATH --benchmarks arith,gsm8k --protocol greedy --output-dir DIR
+
+Zero-shot chat prompt (problem + boxed-answer instruction, the record's user turn), scored by
+`rlselect.rewards.math_reward`. `greedy` = pass@1 with do_sample false; `avg@k` = k samples per
+problem, accuracy = mean over problems of the per-problem mean, stderr across problems.
+Importing this package is cheap: lm-eval is imported when `evaluate` runs.
+"""
+
+from rlselect.eval.benchmarks import BENCHMARKS, TASKS_DIR, load_benchmark, task_name
+from rlselect.eval.metrics import process_results, score_completions
+from rlselect.eval.runner import (
+    Protocol,
+    build_lm,
+    evaluate,
+    evaluate_suite,
+    parse_protocol,
+    run_config,
+)
+
+__all__ = [
+    "BENCHMARKS",
+    "TASKS_DIR",
+    "Protocol",
+    "build_lm",
+    "evaluate",
+    "evaluate_suite",
+    "load_benchmark",
+    "parse_protocol",
+    "process_results",
+    "run_config",
+    "score_completions",
+    "task_name",
+]

@@ -1,0 +1,116 @@
+"""The evaluation benchmarks: names, lm-eval task names, and where their problems come from.
+
+Every benchmark is read through `rlselect.data.load_records`, so evaluation sees the same
+canonical records (id, question, answer, prompt, ...) as training and selection. The task YAMLs in
+`tasks/` point lm-eval's `custom_dataset` hook at `custom_dataset` below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TASKS_DIR = Path(__file__).parent / "tasks"
+
+# benchmark name (= rlselect.data loader name) -> lm-eval task name (tasks/rlselect_<name>.yaml)
+BENCHMARKS: dict[str, str] = {
+    name: f"rlselect_{name}" for name in ("arith", "gsm8k", "math500", "aime24", "aime25", "amc23")
+}
+# Generated in code: takes a seed, never a data folder.
+GENERATED = {"arith"}
+
+
+def task_name(benchmark: str) -> str:
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {benchmark!r}; available: {', '.join(BENCHMARKS)}")
+    return BENCHMARKS[benchmark]
+
+
+def task_yaml(benchmark: str) -> Path:
+    return TASKS_DIR / f"{task_name(benchmark)}.yaml"
+
+
+def data_path(benchmark: str, data_dir: str | Path | None) -> Path | None:
+    """<data_dir>/<benchmark> when it exists; None means the dataset hub (or code, for arith)."""
+    if benchmark in GENERATED or data_dir in (None, ""):
+        return None
+    p = Path(data_dir).expanduser() / benchmark
+    if not p.exists():
+        log.warning("%s: no folder %s; falling back to the dataset hub", benchmark, p)
+        return None
+    return p
+
+
+def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int = 0) -> str:
+    """A short, human-readable label of where the problems come from (recorded in results)."""
+    if benchmark in GENERATED:
+        return f"{benchmark}:{split} (generated in code, seed {arith_seed})"
+    p = data_path(benchmark, data_dir)
+    if p is not None:
+        from rlselect.data.io import resolve_local_file
+
+        try:
+            return str(resolve_local_file(p, split).resolve())
+        except Exception:  # noqa: BLE001 - the loader raises the real error with a clear message
+            return str(p)
+    return f"hub:{benchmark}:{split}"
+
+
+def load_benchmark(benchmark: str, split: str = "test", data_dir=None, arith_seed: int = 0) -> list[dict]:
+    """Canonical records of one benchmark split (local folder, hub, or generated)."""
+    from rlselect.data import load_records
+
+    task_name(benchmark)  # validates the name
+    if benchmark in GENERATED:
+        return load_records(benchmark, split, seed=int(arith_seed))
+    return load_records(benchmark, split, path=data_path(benchmark, data_dir))
+
+
+def records_digest(records: list[dict]) -> str:
+    """sha256 over (id, question, answer) of the evaluated problems: identifies the data exactly."""
+    h = hashlib.sha256()
+    for r in records:
+        h.update(json.dumps([r["id"], r["question"], r["answer"]], ensure_ascii=False).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- lm-eval hooks (tasks/utils.py)
+
+
+def custom_dataset(
+    benchmark: str,
+    data_dir: str | None = None,
+    eval_split: str = "test",
+    arith_seed: int = 0,
+    **_unused: Any,  # lm-eval also passes the task metadata (version, model args, ...)
+):
+    """lm-eval `custom_dataset` hook: the benchmark's records as DatasetDict {"test": Dataset}.
+
+    `data_dir`, `eval_split` and `arith_seed` come from the task metadata
+    (TaskManager(metadata=...) or `lm_eval --metadata '{...}'`).
+    """
+    import datasets
+
+    records = load_benchmark(benchmark, eval_split, data_dir=data_dir, arith_seed=arith_seed)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(records)})
+
+
+def doc_to_text(doc: dict) -> str:
+    """The user turn of the record's chat prompt (problem + boxed-answer instruction).
+
+    lm-eval wraps it in the model's chat template (apply_chat_template=True).
+    """
+    prompt = doc.get("prompt") or []
+    users = [m["content"] for m in prompt if m.get("role") == "user"]
+    if len(users) != 1 or len(prompt) != 1:
+        raise ValueError(
+            f"record {doc.get('id')!r}: expected a prompt with exactly one user turn, got "
+            f"{[m.get('role') for m in prompt]}"
+        )
+    return users[0]

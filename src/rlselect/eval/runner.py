@@ -1,0 +1,500 @@
+"""Evaluate a model on the project's benchmarks through lm-evaluation-harness.
+
+    from rlselect.eval import evaluate
+    evaluate("runs/x/checkpoint", ["gsm8k", "math500"], protocol="greedy", output_dir="runs/x/eval")
+    evaluate(model, ["aime24"], tokenizer=tok, protocol="avg@16", temperature=0.7)
+
+One `lm_eval.simple_evaluate` call per `evaluate` call, on the task YAMLs shipped in
+`rlselect/eval/tasks/` (only that folder is indexed, not lm-eval's thousands of tasks), with
+the chat template applied. Each benchmark gets `<output_dir>/<benchmark>_<protocol>.json` (numbers,
+settings, per-problem scores) and a `..._samples.jsonl` (prompts, completions, per-sample scores).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlselect.eval.benchmarks import (
+    TASKS_DIR,
+    describe_source,
+    records_digest,
+    task_name,
+    task_yaml,
+)
+from rlselect.eval.metrics import clear_cache, flatten_samples, mean_and_stderr, score_completions
+
+log = logging.getLogger(__name__)
+
+EVALUATOR = "lm-evaluation-harness"
+FILTER = "all_samples"  # the filter name in tasks/_rlselect_math_template
+DEFAULT_MAX_GEN_TOKS = 2048
+_PROTOCOL_RE = re.compile(r"^avg@(\d+|k)$")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """greedy pass@1, or avg@k: k sampled completions per problem, per-problem mean accuracy."""
+
+    name: str  # "greedy" | "avg@<k>"
+    k: int
+    do_sample: bool
+    temperature: float
+    top_p: float
+
+    @property
+    def tag(self) -> str:
+        """File-name-safe label: greedy, avg16."""
+        return self.name.replace("@", "")
+
+    def gen_kwargs(self, max_gen_toks: int) -> dict[str, Any]:
+        """lm-eval generation kwargs. Everything the protocol fixes is explicit, so that a
+        checkpoint's generation_config.json (Qwen2.5-Instruct ships repetition_penalty 1.05 and
+        top_k 20) cannot silently change it: no repetition penalty, no top-k truncation."""
+        kw: dict[str, Any] = {
+            "do_sample": self.do_sample,
+            "max_gen_toks": int(max_gen_toks),
+            "repetition_penalty": 1.0,
+        }
+        if self.do_sample:
+            kw.update(temperature=float(self.temperature), top_p=float(self.top_p), top_k=0)
+        return kw
+
+
+class _DropLmEvalHint(logging.Filter):
+    """lm-eval logs a --metadata usage hint for every custom_dataset task; it is noise here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Custom kwargs can be passed to `--metadata`" not in record.getMessage()
+
+
+_task_logger = logging.getLogger("lm_eval.api.task")
+if not any(isinstance(f, _DropLmEvalHint) for f in _task_logger.filters):
+    _task_logger.addFilter(_DropLmEvalHint())
+
+
+def parse_protocol(protocol: str, k: int = 1, temperature: float = 0.7, top_p: float = 0.95) -> Protocol:
+    """'greedy' (alias 'pass@1'), 'avg@k' (k from the argument) or 'avg@16' (k in the name)."""
+    p = str(protocol).strip().lower()
+    if p in ("greedy", "pass@1"):
+        return Protocol("greedy", 1, False, 0.0, 1.0)
+    m = _PROTOCOL_RE.match(p)
+    if not m:
+        raise ValueError(f"unknown protocol {protocol!r}; use 'greedy' or 'avg@k' (e.g. 'avg@16')")
+    if m.group(1) != "k":
+        named = int(m.group(1))
+        if k not in (1, named):
+            raise ValueError(f"protocol {protocol!r} says k={named} but k={k} was passed")
+        k = named
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"avg@k needs k >= 1, got {k}")
+    if not temperature or float(temperature) <= 0:
+        raise ValueError("avg@k samples: temperature must be > 0 (use protocol 'greedy' for T = 0)")
+    if not 0 < float(top_p) <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    return Protocol(f"avg@{k}", k, True, float(temperature), float(top_p))
+
+
+def lm_eval_version() -> str:
+    from importlib.metadata import version
+
+    return version("lm_eval")
+
+
+def _is_lm(obj) -> bool:
+    try:
+        from lm_eval.api.model import LM
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(obj, LM)
+
+
+def model_label(model) -> str:
+    """The model's path (or a name for an in-memory model) as recorded in the results."""
+    if isinstance(model, (str, Path)):
+        return str(model)
+    inner = getattr(model, "model", None) if _is_lm(model) else model
+    for obj in (inner, getattr(inner, "config", None)):
+        name = getattr(obj, "name_or_path", None) or getattr(obj, "_name_or_path", None)
+        if name:
+            return str(name)
+    return f"<in-memory {type(inner if inner is not None else model).__name__}>"
+
+
+def resolve_backend(backend: str, model, device: str | None) -> str:
+    backend = (backend or "auto").lower()
+    if backend not in ("auto", "hf", "vllm"):
+        raise ValueError(f"backend must be auto, hf or vllm, got {backend!r}")
+    if backend == "auto":
+        on_gpu = device is None or str(device).startswith("cuda")
+        has_vllm = importlib.util.find_spec("vllm") is not None
+        return "vllm" if (has_vllm and on_gpu and isinstance(model, (str, Path))) else "hf"
+    if backend == "vllm":
+        if importlib.util.find_spec("vllm") is None:
+            raise RuntimeError("backend 'vllm' asked for, but vllm is not installed (use backend 'hf')")
+        if not isinstance(model, (str, Path)):
+            raise ValueError("the vllm backend loads the model itself: pass a checkpoint path")
+    return backend
+
+
+def build_lm(
+    model,
+    *,
+    tokenizer=None,
+    backend: str = "auto",
+    batch_size: int | str = 64,
+    device: str | None = "cpu",
+    dtype: str = "auto",
+    max_length: int | None = None,
+    seed: int = 0,
+    **backend_kwargs,
+):
+    """An lm-eval LM for a checkpoint path or an in-memory transformers model (+ tokenizer)."""
+    if _is_lm(model):
+        return model
+    backend = resolve_backend(backend, model, device)
+    if backend == "vllm":
+        from lm_eval.api.registry import get_model
+
+        kw = dict(pretrained=str(model), dtype=dtype, batch_size=batch_size, seed=seed, **backend_kwargs)
+        if tokenizer is not None:
+            kw["tokenizer"] = str(tokenizer)
+        if max_length is not None:
+            kw["max_model_len"] = int(max_length)
+        return get_model("vllm")(**kw)
+
+    from lm_eval.models.huggingface import HFLM
+
+    if isinstance(model, (str, Path)):
+        return HFLM(
+            pretrained=str(model),
+            tokenizer=str(tokenizer) if isinstance(tokenizer, Path) else tokenizer,
+            batch_size=batch_size,
+            device=device or "cpu",
+            dtype=dtype,
+            max_length=max_length,
+            **backend_kwargs,
+        )
+    if tokenizer is None:
+        raise ValueError("an in-memory model needs its tokenizer: evaluate(model, ..., tokenizer=tok)")
+    if device is not None:
+        import torch
+
+        if model.device != torch.device(device) and model.device.type != str(device):
+            model.to(device)  # note: moves the caller's model
+    return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, max_length=max_length, **backend_kwargs)
+
+
+def backend_name(lm) -> str:
+    """'hf' / 'vllm' for lm-eval's own classes, else the LM's class name."""
+    cls = type(lm).__name__
+    return {"HFLM": "hf", "VLLM": "vllm"}.get(cls, cls)
+
+
+def _effective_max_gen_toks(lm, requested: int) -> int:
+    """The tiny model has 512 positions: a 2048-token budget cannot fit, so it is clamped (logged
+    and recorded). Real models (32k positions) keep the requested value."""
+    max_len = getattr(lm, "max_length", None)
+    if isinstance(max_len, int) and requested >= max_len:
+        clamped = max(1, max_len // 2)
+        log.warning(
+            "max_gen_toks=%d does not fit the model's %d positions; using %d", requested, max_len, clamped
+        )
+        return clamped
+    return int(requested)
+
+
+def _wandb_log(rows: list[dict]) -> None:
+    wandb = sys.modules.get("wandb")  # never import (and never start) W&B here
+    if wandb is None or getattr(wandb, "run", None) is None:
+        return
+    payload = {}
+    for r in rows:
+        key = f"eval/{r['benchmark']}/{r['protocol']}"
+        payload[f"{key}/accuracy"] = r["accuracy"]
+        payload[f"{key}/stderr"] = r["stderr"]
+        payload[f"{key}/pass_at_k"] = r["pass_at_k"]
+        payload[f"{key}/n_problems"] = r["n_problems"]
+    payload = {k: v for k, v in payload.items() if v is not None}
+    wandb.log(payload)
+    for k, v in payload.items():
+        wandb.run.summary[k] = v
+
+
+def evaluate(
+    model,
+    benchmarks,
+    *,
+    protocol: str = "greedy",
+    k: int = 1,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    max_gen_toks: int = DEFAULT_MAX_GEN_TOKS,
+    limit: int | None = None,
+    batch_size: int | str = 64,
+    data_dir: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    device: str | None = "cpu",
+    tokenizer=None,
+    seed: int = 0,
+    arith_seed: int = 0,
+    split: str = "test",
+    backend: str = "auto",
+    dtype: str = "auto",
+    max_length: int | None = None,
+    write_samples: bool = True,
+    model_name: str | None = None,
+    num_threads: int | None = None,
+    **backend_kwargs,
+) -> list[dict]:
+    """Evaluate `model` on `benchmarks` through lm-eval; one result dict per benchmark.
+
+    model: checkpoint path, an in-memory transformers model (pass `tokenizer`), or an lm-eval LM
+        (reused across calls: see `evaluate_suite`).
+    benchmarks: names among rlselect.eval.BENCHMARKS (list or comma-separated string).
+    protocol: 'greedy' (pass@1, do_sample false) or 'avg@k' / 'avg@16' (k samples at
+        temperature/top_p; accuracy = mean over problems of the per-problem mean score).
+    limit: first N problems only (recorded in the results, null for full runs).
+    data_dir: folder with <benchmark>/<split>.jsonl; default: the dataset hub (arith: generated).
+    output_dir: where <benchmark>_<protocol>.json (+ _samples.jsonl) go; None writes nothing.
+    model_name: label recorded as `model` (default: the path, or the model's name_or_path).
+    num_threads: torch CPU threads while generating (restored after); 1 is much faster for the
+        tiny model on a small shared CPU, where intra-op threads wait on each other.
+    """
+    with _torch_threads(num_threads):
+        return _evaluate(
+            model, benchmarks, protocol=protocol, k=k, temperature=temperature, top_p=top_p,
+            max_gen_toks=max_gen_toks, limit=limit, batch_size=batch_size, data_dir=data_dir,
+            output_dir=output_dir, device=device, tokenizer=tokenizer, seed=seed,
+            arith_seed=arith_seed, split=split, backend=backend, dtype=dtype,
+            max_length=max_length, write_samples=write_samples, model_name=model_name,
+            **backend_kwargs,
+        )
+
+
+@contextmanager
+def _torch_threads(n: int | None):
+    if not n:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _evaluate(
+    model, benchmarks, *, protocol, k, temperature, top_p, max_gen_toks, limit, batch_size,
+    data_dir, output_dir, device, tokenizer, seed, arith_seed, split, backend, dtype, max_length,
+    write_samples, model_name, **backend_kwargs,
+) -> list[dict]:
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    if isinstance(benchmarks, str):
+        benchmarks = [b.strip() for b in benchmarks.split(",") if b.strip()]
+    benchmarks = list(dict.fromkeys(benchmarks))
+    if not benchmarks:
+        raise ValueError("no benchmarks given")
+    names = {b: task_name(b) for b in benchmarks}
+    proto = parse_protocol(protocol, k, temperature, top_p)
+    if limit is not None and (int(limit) != limit or limit < 1):
+        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+
+    t0 = time.time()
+    lm = build_lm(
+        model, tokenizer=tokenizer, backend=backend, batch_size=batch_size, device=device,
+        dtype=dtype, max_length=max_length, seed=seed, **backend_kwargs,
+    )
+    gen_toks = _effective_max_gen_toks(lm, int(max_gen_toks))
+    gen_kwargs = proto.gen_kwargs(gen_toks)
+
+    # Only the project's task folder is indexed; the metadata reaches utils.custom_dataset.
+    data_dir_s = str(Path(data_dir).expanduser().resolve()) if data_dir else None
+    tm = TaskManager(
+        include_path=str(TASKS_DIR),
+        include_defaults=False,
+        metadata={"data_dir": data_dir_s, "eval_split": split, "arith_seed": int(arith_seed)},
+    )
+    tasks = tm.load(list(names.values()))["tasks"]
+    for name in names.values():
+        task = tasks[name]
+        task.set_config("generation_kwargs", gen_kwargs, update=True)
+        task.set_config("repeats", proto.k)
+
+    clear_cache()
+    out = lm_eval.simple_evaluate(
+        model=lm,
+        tasks=[tasks[n] for n in names.values()],
+        task_manager=tm,
+        limit=limit,
+        apply_chat_template=True,
+        log_samples=True,
+        bootstrap_iters=1000,  # `mean` has a closed-form stderr; > 0 only switches it on
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
+    )
+    elapsed = time.time() - t0
+    if out is None:  # non-zero rank in a distributed run
+        return []
+
+    version = lm_eval_version()
+    rows = []
+    for bench, name in names.items():
+        row, samples = _collect(
+            out, bench, name, proto,
+            common=dict(
+                model=model_name or model_label(model),
+                backend=backend_name(lm),
+                lm_eval_version=version,
+                evaluator=EVALUATOR,
+                task=name,
+                task_yaml=str(task_yaml(bench)),
+                split=split,
+                limit=None if limit is None else int(limit),
+                max_gen_toks=gen_toks,
+                max_gen_toks_requested=int(max_gen_toks),
+                generation_kwargs={**tasks[name].config.generation_kwargs},
+                chat_template=True,
+                seed=int(seed),
+                arith_seed=int(arith_seed) if bench == "arith" else None,
+                data_source=describe_source(bench, split, data_dir_s, arith_seed),
+                batch_size=getattr(lm, "batch_size", batch_size),
+                device=str(getattr(lm, "device", device)),
+                dtype=str(getattr(getattr(lm, "model", None), "dtype", dtype)).replace("torch.", ""),
+                elapsed_s_all_benchmarks=round(elapsed, 3),
+            ),
+        )
+        if output_dir is not None:
+            _write(Path(output_dir), row, samples, write_samples)
+        rows.append(row)
+        log.info(
+            "%s %s: accuracy %.4f +- %s over %d problems%s",
+            bench, proto.name, row["accuracy"],
+            "n/a" if row["stderr"] is None else f"{row['stderr']:.4f}", row["n_problems"],
+            f" (limit {limit})" if limit is not None else "",
+        )
+    _wandb_log(rows)
+    return rows
+
+
+def _collect(out: dict, bench: str, name: str, proto: Protocol, common: dict) -> tuple[dict, list[dict]]:
+    """Result row (numbers from lm-eval, cross-checked against the per-problem scores) + samples."""
+    res = out["results"][name]
+    acc = float(res[f"acc,{FILTER}"])
+    se = res.get(f"acc_stderr,{FILTER}")
+    se = float(se) if isinstance(se, (int, float)) else float("nan")
+    pass_k = float(res[f"pass_at_k,{FILTER}"])
+
+    per_problem, samples, docs = [], [], []
+    for ex in sorted(out["samples"][name], key=lambda e: e["doc_id"]):
+        doc = ex["doc"]
+        docs.append(doc)
+        completions = flatten_samples(ex["filtered_resps"])
+        scores = score_completions(completions, doc["answer"])
+        score = sum(scores) / len(scores)
+        if abs(score - float(ex["acc"])) > 1e-9:  # same verifier, same inputs: must agree
+            raise RuntimeError(f"{bench} {doc['id']}: lm-eval acc {ex['acc']} != recomputed {score}")
+        per_problem.append({"id": doc["id"], "answer": doc["answer"], "score": score, "scores": scores})
+        samples.append({
+            "id": doc["id"],
+            "answer": doc["answer"],
+            "prompt": ex["arguments"][0][0],
+            "completions": completions,
+            "scores": scores,
+        })
+    mean, stderr = mean_and_stderr([p["score"] for p in per_problem])
+    if per_problem and abs(mean - acc) > 1e-9:
+        raise RuntimeError(f"{bench}: lm-eval accuracy {acc} != mean of per-problem scores {mean}")
+
+    row = {
+        "benchmark": bench,
+        "protocol": proto.name,
+        "k": proto.k,
+        "n_problems": len(per_problem),
+        "accuracy": acc,
+        # std error across problems of the per-problem scores; null when undefined (1 problem)
+        "stderr": se if se == se else (stderr if stderr == stderr else None),
+        "pass_at_k": pass_k,
+        "n_samples": sum(len(p["scores"]) for p in per_problem),
+        "do_sample": proto.do_sample,
+        "temperature": proto.temperature,
+        "top_p": proto.top_p,
+        **common,
+        "data_sha256": records_digest(docs),
+        "per_problem": per_problem,
+    }
+    return row, samples
+
+
+def result_paths(output_dir: Path, bench: str, proto_name: str) -> tuple[Path, Path]:
+    tag = proto_name.replace("@", "")
+    return output_dir / f"{bench}_{tag}.json", output_dir / f"{bench}_{tag}_samples.jsonl"
+
+
+def _write(output_dir: Path, row: dict, samples: list[dict], write_samples: bool) -> None:
+    import json
+
+    from rlselect.cache import atomic_write_bytes, atomic_write_json
+
+    json_path, samples_path = result_paths(output_dir, row["benchmark"], row["protocol"])
+    if write_samples:
+        blob = "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples).encode()
+        atomic_write_bytes(samples_path, blob)
+        row["samples_file"] = samples_path.name
+    atomic_write_json(json_path, row)
+    row["results_file"] = str(json_path)
+
+
+def evaluate_suite(model, runs, *, tokenizer=None, **common) -> list[dict]:
+    """Several protocol groups on one loaded model, e.g. the paper's
+        [{benchmarks: [gsm8k, math500], protocol: greedy},
+         {benchmarks: [aime24, aime25, amc23], protocol: avg@16, temperature: 0.7}]
+    `common` holds evaluate()'s shared keyword arguments; a run's own keys override them."""
+    lm_keys = ("backend", "batch_size", "device", "dtype", "max_length", "seed")
+    lm = build_lm(model, tokenizer=tokenizer, **{k: common[k] for k in lm_keys if k in common})
+    common = {**common, "model_name": common.get("model_name") or model_label(model)}
+    rows = []
+    for run in runs:
+        args = {**common, **dict(run)}
+        benchmarks = args.pop("benchmarks")
+        rows += evaluate(lm, benchmarks, **{k: v for k, v in args.items() if k not in lm_keys[:-1]})
+    return rows
+
+
+def run_config(model, cfg, *, output_dir=None, tokenizer=None, **overrides) -> list[dict]:
+    """Run an eval config group (conf/eval/*.yaml: `runs` + shared settings) on one model.
+
+    `cfg` is a dict or OmegaConf node; `overrides` replace its shared settings (e.g. limit=20).
+    """
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(cfg, DictConfig):
+            cfg = OmegaConf.to_container(cfg, resolve=True)
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        pass
+    cfg = {**dict(cfg), **overrides}
+    runs = cfg.pop("runs", None)
+    if not runs:
+        raise ValueError("eval config has no `runs` (list of {benchmarks, protocol, ...})")
+    if output_dir is not None:
+        cfg["output_dir"] = output_dir
+    return evaluate_suite(model, runs, tokenizer=tokenizer, **cfg)
+
+
+__all__ = ["Protocol", "parse_protocol", "evaluate", "evaluate_suite", "run_config", "build_lm"]

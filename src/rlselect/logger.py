@@ -1,0 +1,64 @@
+"""Weights & Biases logging that never blocks a run: offline without an API key or network,
+disabled with `logger=none`. TRL's W&B callback reuses the run started here."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class NullLogger:
+    report_to = "none"
+
+    def log(self, data: dict) -> None:
+        pass
+
+    def finish(self, summary: dict | None = None) -> None:
+        pass
+
+
+class WandbLogger:
+    report_to = "wandb"
+
+    def __init__(self, run):
+        self.run = run
+
+    def log(self, data: dict) -> None:
+        self.run.log(data)
+
+    def finish(self, summary: dict | None = None) -> None:
+        for k, v in (summary or {}).items():
+            self.run.summary[k] = v
+        self.run.finish()
+
+
+def wandb_mode(requested: str = "auto") -> str:
+    """'online' only when asked for or when an API key is present; otherwise 'offline'."""
+    if requested in ("online", "offline", "disabled"):
+        return requested
+    has_key = bool(os.environ.get("WANDB_API_KEY"))
+    return "online" if has_key and os.environ.get("WANDB_MODE") != "offline" else "offline"
+
+
+def start_logger(cfg: dict, run_dir: Path, config: dict[str, Any], name: str):
+    if cfg.get("name", "none") == "none":
+        return NullLogger()
+    import wandb
+
+    mode = wandb_mode(cfg.get("mode", "auto"))
+    os.environ["WANDB_MODE"] = mode  # TRL's callback and any child process see the same mode
+    os.environ.setdefault("WANDB_SILENT", "true")
+    try:
+        run = wandb.init(project=cfg.get("project", "rlselect"), entity=cfg.get("entity"), name=name,
+                         group=cfg.get("group"), config=config, dir=str(run_dir), mode=mode, reinit="finish_previous")
+    except Exception as exc:  # a network hiccup must not kill a training run
+        log.warning("wandb.init failed (%s); continuing offline", exc)
+        os.environ["WANDB_MODE"] = "offline"
+        run = wandb.init(project=cfg.get("project", "rlselect"), name=name, config=config, dir=str(run_dir),
+                         mode="offline", reinit="finish_previous")
+    log.info("W&B run %s in %s mode (logs in %s)", run.name, mode, run_dir / "wandb")
+    return WandbLogger(run)

@@ -1,0 +1,110 @@
+"""Warm-start the embedded tiny model by SFT on arith's train split, cached by its config hash.
+
+Partial competence is the goal (greedy test accuracy roughly 20-60%): the RL stage then has room
+to improve and selection finds learnable prompts (0 < p < 1). This is a factory for the built-in
+model, not part of the studied method, so it is a short plain PyTorch loop: the sequences are
+rendered with the same chat template the rollouts and evaluation use, and the loss covers only
+the assistant's tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import time
+from pathlib import Path
+
+from rlselect.cache import atomic_write_json, stage_key
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = dict(
+    seed=0,
+    data_seed=0,
+    max_steps=300,
+    learning_rate=3e-3,
+    batch_size=32,
+    model={},  # TinyConfig overrides
+)
+
+
+def sft_examples(records, tokenizer):
+    """(input_ids, n_prompt_tokens) per record: templated prompt + worked solution + EOS."""
+    from rlselect.data.arith import boxed_completion
+
+    out = []
+    for rec in records:
+        prompt = tokenizer.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True)
+        worked = rec["meta"]["solution"].split("\n####")[0]
+        p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        c_ids = tokenizer(boxed_completion(worked, rec["answer"]), add_special_tokens=False)["input_ids"]
+        out.append((p_ids + c_ids + [tokenizer.eos_token_id], len(p_ids)))
+    return out
+
+
+def _batch(examples, pad_id):
+    import torch
+
+    width = max(len(ids) for ids, _ in examples)
+    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full_like(input_ids, -100)
+    mask = torch.zeros_like(input_ids)
+    for row, (ids, n_prompt) in enumerate(examples):  # right padding: positions start at 0
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        mask[row, : len(ids)] = 1
+        labels[row, n_prompt : len(ids)] = input_ids[row, n_prompt : len(ids)]
+    return input_ids, mask, labels
+
+
+def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
+    """Path to the warm-started checkpoint; trains it once per config and reuses it after."""
+    cfg = {**DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}}
+    out = Path(cache_dir) / "models" / f"tiny-sft-{stage_key('tiny-sft-v2', cfg)}"
+    if (out / "done.json").exists():
+        log.info("warm-started tiny model found at %s (skipping SFT)", out)
+        return out
+
+    import torch
+
+    from rlselect.data import load_records
+    from rlselect.models.tiny import build_tiny
+
+    t0 = time.time()
+    model, tok = build_tiny(seed=cfg["seed"], config=cfg["model"])
+    examples = sft_examples(load_records("arith", "train", seed=cfg["data_seed"]), tok)
+    rng = random.Random(cfg["seed"])
+    torch.manual_seed(cfg["seed"])
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["learning_rate"], weight_decay=0.0)
+    steps = cfg["max_steps"]
+    warmup = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / steps) ** 0.5
+    )
+    model.train()
+    order: list[int] = []
+    for step in range(steps):
+        if len(order) < cfg["batch_size"]:
+            fresh = list(range(len(examples)))
+            rng.shuffle(fresh)
+            order += fresh
+        idx, order = order[: cfg["batch_size"]], order[cfg["batch_size"] :]
+        input_ids, mask, labels = _batch([examples[i] for i in idx], tok.pad_token_id)
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == steps - 1:
+            log.info("tiny SFT step %d/%d loss %.3f (%.0f s)", step, steps, loss.item(), time.time() - t0)
+    model.eval()
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)  # a half-written earlier attempt
+    tmp.rename(out)
+    atomic_write_json(out / "done.json", {"config": cfg, "seconds": round(time.time() - t0, 1)})
+    log.info("warm-started tiny model in %.1f s -> %s", time.time() - t0, out)
+    return out

@@ -1,0 +1,85 @@
+"""The rollout stage: cached, sharded and resumable; every selector of a sweep reuses it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from rlselect.cache import atomic_write_json, read_json, stage_key
+
+log = logging.getLogger(__name__)
+
+
+def model_fingerprint(model_path: str | Path) -> dict:
+    """Identity of a checkpoint for cache keys: hub id, or a local folder's file names and sizes."""
+    p = Path(model_path)
+    if not p.is_dir():
+        return {"hub": str(model_path)}
+    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in {".json", ".safetensors", ".bin"})
+    return {"path": str(p.resolve()), "files": [(f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in files]}
+
+
+def rollout_stage(model_path: str | Path, records: list[dict], cfg: dict[str, Any], cache_root: str | Path,
+                  *, model=None, tokenizer=None, shard_size: int = 128) -> list[dict]:
+    """Per-prompt rollouts {id, completions, n_tokens, rewards, p, mean_len}, in record order.
+
+    cfg: G, temperature, top_p, max_new_tokens, batch_size, seed, backend ('hf' | 'vllm').
+    Shards are written atomically; a killed run resumes from its last complete shard.
+    """
+    ids = [r["id"] for r in records]
+    key = stage_key("rollouts-v1", model_fingerprint(model_path), ids, cfg)
+    root = Path(cache_root) / "rollouts" / key
+    root.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(ids), "cfg": cfg})
+    shards = [records[i : i + shard_size] for i in range(0, len(records), shard_size)]
+    rows: list[dict] = []
+    todo = [s for s in range(len(shards)) if not (root / f"shard_{s:05d}.json").exists()]
+    if not todo:
+        log.info("rollouts: all %d shards cached in %s (no work)", len(shards), root)
+    elif len(todo) < len(shards):
+        log.info("rollouts: resuming, %d of %d shards already done", len(shards) - len(todo), len(shards))
+    if todo and model is None and cfg.get("backend", "hf") == "hf":
+        from rlselect.models import load_model
+
+        model, tokenizer = load_model(model_path)
+    t0 = time.time()
+    for s, shard in enumerate(shards):
+        path = root / f"shard_{s:05d}.json"
+        if path.exists():
+            rows.extend(read_json(path))
+            continue
+        rows.extend(_compute_shard(model_path, model, tokenizer, shard, cfg, seed_offset=s, out=path))
+        log.info("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
+    (root / "done").touch()
+    return rows
+
+
+def _compute_shard(model_path, model, tokenizer, shard, cfg, *, seed_offset, out) -> list[dict]:
+    from rlselect.rollouts.generate import render_prompts, sample_completions, sample_completions_vllm, score_groups
+
+    kw = dict(G=cfg["G"], temperature=cfg["temperature"], top_p=cfg["top_p"],
+              max_new_tokens=cfg["max_new_tokens"], seed=cfg["seed"] * 10_007 + seed_offset)
+    if cfg.get("backend", "hf") == "vllm":
+        from transformers import AutoTokenizer
+
+        tok = tokenizer or AutoTokenizer.from_pretrained(str(model_path))
+        groups = sample_completions_vllm(str(model_path), render_prompts(tok, shard), **kw)
+    else:
+        groups = sample_completions(model, tokenizer, render_prompts(tokenizer, shard),
+                                    batch_size=cfg.get("batch_size", 32), **kw)
+    rows = score_groups(shard, groups)
+    atomic_write_json(out, rows)
+    return rows
+
+
+def success_rates(rows: list[dict]) -> dict[str, float]:
+    return {r["id"]: r["p"] for r in rows}
+
+
+def dump_jsonl(rows, path):  # handy for inspection
+    with open(path, "w") as fh:
+        for r in rows:
+            fh.write(json.dumps(r) + "\n")

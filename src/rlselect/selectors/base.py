@@ -1,0 +1,80 @@
+"""What every selector receives and returns, and the name -> selector registry.
+
+A selector is a pure function `(inputs: SelectionInputs, budget: int, seed: int, **params)
+-> list[str]`: item ids, best first (the caller keeps the first `budget`). It never touches a
+model: what it needs (rollout statistics, gradient features, perplexities, ...) is computed by the
+pipeline's cached stages beforehand, as named in the selector's `needs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Stages a selector can ask for.
+NEEDS = {"rollouts", "features", "val_features", "ppl", "hidden", "reward_trajectories"}
+
+
+@dataclass
+class SelectionInputs:
+    records: list[dict]                       # the candidate pool (canonical records)
+    stats: dict[str, dict] = field(default_factory=dict)   # id -> {"p", "mean_len", "ppl", ...}
+    features: Any = None                      # Tensor [n, d], rows in `records` order
+    val_features: Any = None                  # Tensor [d]: the validation gradient
+    hidden: Any = None                        # Tensor [n, h]: hidden-state features (ablation)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        return [r["id"] for r in self.records]
+
+    def stat(self, key: str) -> list[float]:
+        missing = [i for i in self.ids if key not in self.stats.get(i, {})]
+        if missing:
+            raise KeyError(f"selector needs per-item stat {key!r}, missing for {len(missing)} items "
+                           f"(first: {missing[0]!r})")
+        return [float(self.stats[i][key]) for i in self.ids]
+
+
+@dataclass(frozen=True)
+class Selector:
+    name: str
+    fn: Callable[..., list[str]]
+    needs: frozenset[str]
+    doc: str
+
+    def __call__(self, inputs: SelectionInputs, budget: int, seed: int, **params) -> list[str]:
+        return self.fn(inputs, budget, seed, **params)
+
+
+SELECTORS: dict[str, Selector] = {}
+
+
+def register_selector(name: str, needs: tuple[str, ...] = ()):
+    unknown = set(needs) - NEEDS
+    if unknown:
+        raise ValueError(f"selector {name}: unknown needs {sorted(unknown)}; known: {sorted(NEEDS)}")
+
+    def wrap(fn):
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        SELECTORS[name] = Selector(name, fn, frozenset(needs), doc)
+        return fn
+
+    return wrap
+
+
+def get_selector(name: str) -> Selector:
+    if name not in SELECTORS:
+        raise ValueError(f"unknown selector {name!r}; available: {', '.join(sorted(SELECTORS))}")
+    return SELECTORS[name]
+
+
+def rank_by(ids: list[str], scores: list[float], seed: int, descending: bool = True) -> list[str]:
+    """Ids sorted by score; ties broken by a seeded random order (not by pool position)."""
+    import random
+
+    tiebreak = list(range(len(ids)))
+    random.Random(seed).shuffle(tiebreak)
+    sign = -1.0 if descending else 1.0
+    order = sorted(range(len(ids)), key=lambda i: (sign * scores[i], tiebreak[i]))
+    return [ids[i] for i in order]

@@ -1,0 +1,1 @@
+"""GRPO training (TRL GRPOTrainer) and the selection schedules that drive it."""

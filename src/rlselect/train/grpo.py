@@ -1,0 +1,99 @@
+"""GRPO training with TRL's GRPOTrainer, configured from the Hydra `trainer` group.
+
+`trainer.args` is passed to `trl.GRPOConfig` as is (any GRPOConfig field works from the command
+line, e.g. `trainer.args.beta=0.04`); rlselect adds only what TRL has no notion of: the budget
+mode that turns a selection size into a number of steps, and resuming from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def steps_for_budget(n_prompts: int, args: dict, budget_mode: str, max_steps: int, epochs: float) -> int:
+    """equal_steps: the same number of optimizer steps for every budget (reviewers' comparison);
+    equal_epochs: `epochs` passes over the selected prompts (the papers' protocol)."""
+    if budget_mode == "equal_steps":
+        return int(max_steps)
+    if budget_mode == "equal_epochs":
+        completions_per_step = args.get("per_device_train_batch_size", 8) * args.get("gradient_accumulation_steps", 1)
+        prompts_per_step = completions_per_step / args.get("num_generations", 8)
+        return max(1, math.ceil(epochs * n_prompts / prompts_per_step))
+    raise ValueError(f"trainer.budget_mode={budget_mode!r}; available: equal_steps, equal_epochs")
+
+
+def to_train_dataset(records: list[dict]):
+    import datasets
+
+    return datasets.Dataset.from_list(
+        [{"prompt": r["prompt"], "answer": r["answer"], "id": r["id"], "meta": r["meta"]} for r in records]
+    )
+
+
+def build_grpo_config(args: dict, out_dir: Path, max_steps: int, seed: int, report_to: str):
+    from trl import GRPOConfig
+
+    kwargs = dict(args)
+    kwargs.update(output_dir=str(out_dir), max_steps=max_steps, seed=seed, data_seed=seed, report_to=report_to)
+    try:
+        return GRPOConfig(**kwargs)
+    except TypeError as exc:  # an unknown key in trainer.args
+        raise ValueError(f"trainer.args: {exc} (see trl.GRPOConfig for the valid fields)") from exc
+
+
+def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_dir: str | Path, *,
+               seed: int, report_to: str = "none", callbacks=None, train_dataset=None) -> dict:
+    """Train from `model_path` on `records`; returns {'checkpoint', 'steps', 'seconds', 'log_history'}.
+
+    Resumes from the newest checkpoint in `out_dir` after a kill; a finished run is not redone.
+    """
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import GRPOTrainer
+
+    from rlselect.models import load_model
+    from rlselect.rewards import get_reward
+
+    out_dir = Path(out_dir)
+    final = out_dir / "final"
+    if (final / "train_summary.json").exists():
+        from rlselect.cache import read_json
+
+        log.info("training already finished in %s (no work)", final)
+        return read_json(final / "train_summary.json")
+
+    args = dict(cfg.get("args") or {})
+    steps = steps_for_budget(len(records), args, cfg.get("budget_mode", "equal_steps"),
+                             cfg.get("max_steps", 100), cfg.get("epochs", 1.0))
+    grpo_args = build_grpo_config(args, out_dir / "trainer", steps, seed, report_to)
+    model, tok = load_model(model_path)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[get_reward(name) for name in cfg.get("rewards", ["math"])],
+        args=grpo_args,
+        train_dataset=train_dataset if train_dataset is not None else to_train_dataset(records),
+        processing_class=tok,
+        callbacks=callbacks,
+    )
+    resume = get_last_checkpoint(str(out_dir / "trainer")) if (out_dir / "trainer").exists() else None
+    if resume:
+        log.info("resuming training from %s", resume)
+    t0 = time.time()
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(str(final))
+    tok.save_pretrained(str(final))
+    summary = {
+        "checkpoint": str(final),
+        "steps": steps,
+        "seconds": round(time.time() - t0, 2),
+        "log_history": trainer.state.log_history,
+    }
+    from rlselect.cache import atomic_write_json
+
+    atomic_write_json(final / "train_summary.json", summary)
+    return summary
