@@ -26,11 +26,11 @@ def _load_competition(name: str, split: str, path=None, **kw) -> list[dict]:
     records = []
     for i, row in enumerate(rows):
         raw_answer = field(row, "answer", origin, i)
+        rid = row.get("unique_id", row.get("id", i))
         try:
             answer = normalise_answer_field(raw_answer)
         except TypeError as exc:
-            raise DataError(f"{origin}, row {i}: unusable answer ({exc})") from exc
-        rid = row.get("unique_id", row.get("id", i))
+            raise DataError(f"{origin}, row {i} (id {rid!r}): unusable answer ({exc})") from exc
         level = row.get("level", -1)
         records.append(
             make_record(

@@ -4,7 +4,7 @@ A new selector is one file here with a function decorated by `@register_selector
 (imported below) plus one YAML under conf/selector/.
 """
 
-from rlselect.selectors import accuracy, full, random_subset  # noqa: F401  (register)
+from rlselect.selectors import accuracy, full, grad_norm, perplexity, random_subset, token_length  # noqa: F401
 from rlselect.selectors.base import SELECTORS, SelectionInputs, Selector, get_selector, register_selector
 
 __all__ = ["SELECTORS", "SelectionInputs", "Selector", "get_selector", "register_selector"]

@@ -48,7 +48,8 @@ def build_grpo_config(args: dict, out_dir: Path, max_steps: int, seed: int, repo
 
 
 def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_dir: str | Path, *,
-               seed: int, report_to: str = "none", callbacks=None, train_dataset=None) -> dict:
+               seed: int, report_to: str = "none", callbacks=None, train_dataset=None,
+               on_model_loaded=None) -> dict:
     """Train from `model_path` on `records`; returns {'checkpoint', 'steps', 'seconds', 'log_history'}.
 
     Resumes from the newest checkpoint in `out_dir` after a kill; a finished run is not redone.
@@ -72,6 +73,8 @@ def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_di
                              cfg.get("max_steps", 100), cfg.get("epochs", 1.0))
     grpo_args = build_grpo_config(args, out_dir / "trainer", steps, seed, report_to)
     model, tok = load_model(model_path)
+    if on_model_loaded is not None:  # the rounds schedule selects round 0 before the trainer exists
+        on_model_loaded(model, tok)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[get_reward(name) for name in cfg.get("rewards", ["math"])],

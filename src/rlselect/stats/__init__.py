@@ -1,0 +1,1 @@
+"""Per-item statistics computed from a model (cached stages), e.g. reference-solution perplexity."""
