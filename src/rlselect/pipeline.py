@@ -8,9 +8,9 @@ training, trained-model evaluation), and a rerun of a finished run does no work.
 from __future__ import annotations
 
 import logging
-import os
 import platform
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +107,93 @@ def warmup_stage(model_path: str, pool: list[dict], cfg: DictConfig, cache_dir: 
     return out["checkpoint"]
 
 
+@dataclass
+class Prepared:
+    """What every run needs before selection: validated inputs, the model and the base rollouts."""
+
+    selector: Any
+    params: dict
+    data_cfg: dict
+    pool: list[dict]
+    val: list[dict]
+    budget: int
+    schedule: str
+    model_path: str = ""
+    rows: list[dict] = field(default_factory=list)
+    stats: dict[str, dict] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=lambda: {"seconds": {}})
+
+    @property
+    def regime(self) -> str:
+        return self.data_cfg.get("regime", "none")
+
+    @property
+    def target_family(self) -> str | None:
+        return (self.data_cfg.get("regime_params") or {}).get("target_family")
+
+
+def validate(cfg: DictConfig) -> Prepared:
+    """Every cheap check before any expensive stage: names, data rows, budget, validation set."""
+    from rlselect.selectors import get_selector
+
+    selector = get_selector(cfg.selector.name)
+    schedule = cfg.schedule.name
+    if schedule not in ("static", "rounds"):
+        raise ValueError(f"schedule={schedule!r}; available: static, rounds")
+    data_cfg = _plain(cfg.data)
+    pool, val = load_pool(data_cfg, seed=int(cfg.seed))
+    budget = len(pool) if cfg.selector.name == "full" else int(cfg.budget)
+    if schedule == "static":  # in rounds the schedule sets the size (chunk_size x keep_fraction)
+        check_budget(budget, pool, cfg.selector.name)
+    if "val_features" in selector.needs and not val:
+        raise ValueError(f"selector {selector.name} needs a validation set: set data.val_split")
+    params = dict(_plain(cfg.selector.get("params")) or {})
+    return Prepared(selector, params, data_cfg, pool, val, budget, schedule)
+
+
+def prepare(cfg: DictConfig) -> Prepared:
+    """Validate, then resolve the model and roll out the pool at it (cached, shared by a sweep)."""
+    from rlselect.models import resolve_model_path
+    from rlselect.rollouts.stage import rollout_stage
+
+    ctx = validate(cfg)
+    t = time.time()
+    ctx.model_path = resolve_model_path(_plain(cfg.model), Path(cfg.cache_dir))
+    ctx.cost["seconds"]["model"] = round(time.time() - t, 2)
+    t = time.time()
+    ctx.rows = rollout_stage(ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir))
+    ctx.stats = {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in ctx.rows}
+    ctx.cost["rollouts_generated"] = sum(len(r["completions"]) for r in ctx.rows)
+    ctx.cost["seconds"]["rollouts"] = round(time.time() - t, 2)
+    return ctx
+
+
+def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list[str], dict]:
+    """(selected ids, selection summary) for the static schedule: select once before training."""
+    from rlselect.rollouts.stage import rollout_stage
+    from rlselect.selection import run_selector, static_inputs
+
+    ctx = ctx or prepare(cfg)
+    cache_dir = Path(cfg.cache_dir)
+    t = time.time()
+    scoring_path, scoring_rows = ctx.model_path, ctx.rows
+    if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
+        scoring_path = warmup_stage(ctx.model_path, ctx.pool, cfg, cache_dir, "none")
+        scoring_rows = rollout_stage(scoring_path, ctx.pool, _plain(cfg.rollouts), cache_dir)
+        ctx.cost["rollouts_generated"] += sum(len(r["completions"]) for r in scoring_rows)
+    inputs = static_inputs(ctx.selector, ctx.pool, ctx.val, model_path=scoring_path, base_model_path=ctx.model_path,
+                           rows=scoring_rows, cfg=_plain(cfg), cache_dir=cache_dir)
+    ranked = run_selector(ctx.selector, inputs, ctx.budget, int(cfg.seed), ctx.params)
+    by_id = {r["id"]: r for r in ctx.pool}
+    summary = selection_summary([by_id[i] for i in ranked], ctx.stats, ctx.regime, ctx.target_family)
+    ctx.cost["seconds"]["selection"] = round(time.time() - t, 2)
+    return ranked, summary
+
+
 def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one (selector, schedule, budget, seed) configuration end to end; returns its record."""
     from rlselect.logger import start_logger
-    from rlselect.models import resolve_model_path
-    from rlselect.rollouts.stage import rollout_stage
-    from rlselect.selection import run_selector, static_inputs
-    from rlselect.selectors import get_selector
+    from rlselect.train.grpo import train_grpo
 
     t_start = time.time()
     run_dir = Path(run_dir)
@@ -125,70 +205,32 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)
         return read_json(result_path)
 
-    # Validate everything cheap before any expensive stage.
-    selector = get_selector(cfg.selector.name)
-    params = dict(_plain(cfg.selector.get("params")) or {})
-    data_cfg = _plain(cfg.data)
-    pool, val = load_pool(data_cfg, seed=seed)
-    schedule = cfg.schedule.name
-    if schedule not in ("static", "rounds"):
-        raise ValueError(f"schedule={schedule!r}; available: static, rounds")
-    budget = len(pool) if cfg.selector.name == "full" else int(cfg.budget)
-    if schedule == "static":  # in rounds the schedule sets the size (chunk_size x keep_fraction)
-        check_budget(budget, pool, cfg.selector.name)
-    if "val_features" in selector.needs and not val:
-        raise ValueError(f"selector {selector.name} needs a validation set: set data.val_split")
-    regime = data_cfg.get("regime", "none")
-    target = (data_cfg.get("regime_params") or {}).get("target_family")
-    cost: dict[str, Any] = {"seconds": {}}
-
-    t = time.time()
-    model_path = resolve_model_path(_plain(cfg.model), cache_dir)
-    cost["seconds"]["model"] = round(time.time() - t, 2)
+    validate(cfg)  # fail on bad names, rows or budgets before the model is even resolved
+    ctx = prepare(cfg)
+    cost = ctx.cost
     logger = start_logger(_plain(cfg.logger), run_dir, config=_plain(cfg), name=run_dir.name)
-
-    # Rollouts at the starting policy: the success rates every run reports (cached, shared).
-    t = time.time()
-    rollout_cfg = _plain(cfg.rollouts)
-    rows = rollout_stage(model_path, pool, rollout_cfg, cache_dir)
-    stats = {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in rows}
-    cost["rollouts_generated"] = sum(len(r["completions"]) for r in rows)
-    cost["seconds"]["rollouts"] = round(time.time() - t, 2)
-
-    from rlselect.train.grpo import train_grpo
-
     eval_cfg = _plain(cfg.eval)
-    if schedule == "static":
-        t = time.time()
-        scoring_path, scoring_rows = model_path, rows
-        if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
-            scoring_path = warmup_stage(model_path, pool, cfg, cache_dir, logger.report_to)
-            scoring_rows = rollout_stage(scoring_path, pool, rollout_cfg, cache_dir)
-            cost["rollouts_generated"] += sum(len(r["completions"]) for r in scoring_rows)
-        inputs = static_inputs(selector, pool, val, model_path=scoring_path, base_model_path=model_path,
-                               rows=scoring_rows, cfg=_plain(cfg), cache_dir=cache_dir)
-        ranked = run_selector(selector, inputs, budget, seed, params)
-        by_id = {r["id"]: r for r in pool}
-        chosen = [by_id[i] for i in ranked]
-        selection = selection_summary(chosen, stats, regime, target)
+
+    if ctx.schedule == "static":
+        ranked, selection = static_selection(cfg, ctx)
         atomic_write_json(run_dir / "selection.json", {"ids": ranked, **selection})
-        cost["seconds"]["selection"] = round(time.time() - t, 2)
-        log.info("selected %d of %d with %s: %s", len(chosen), len(pool), selector.name, selection)
+        log.info("selected %d of %d with %s: %s", len(ranked), len(ctx.pool), ctx.selector.name, selection)
         logger.log({f"selection/{k}": v for k, v in selection.items() if v is not None})
+        by_id = {r["id"]: r for r in ctx.pool}
         t = time.time()
-        trained = train_grpo(model_path, chosen, _plain(cfg.trainer), run_dir / "train", seed=seed,
-                             report_to=logger.report_to)
+        trained = train_grpo(ctx.model_path, [by_id[i] for i in ranked], _plain(cfg.trainer), run_dir / "train",
+                             seed=seed, report_to=logger.report_to)
     else:
         from rlselect.train.schedule import train_rounds
 
         t = time.time()
-        trained, selection = train_rounds(model_path, pool, val, selector, params, cfg, run_dir,
+        trained, selection = train_rounds(ctx.model_path, ctx.pool, ctx.val, ctx.selector, ctx.params, cfg, run_dir,
                                           seed=seed, logger=logger)
     cost["seconds"]["train"] = round(time.time() - t, 2)
     cost["train_steps"] = trained["steps"]
 
     t = time.time()
-    base = evaluate_stage(model_path, eval_cfg, run_dir / "eval_base", cache_dir=cache_dir)
+    base = evaluate_stage(ctx.model_path, eval_cfg, run_dir / "eval_base", cache_dir=cache_dir)
     cost["seconds"]["eval_base"] = round(time.time() - t, 2)
     t = time.time()
     after = evaluate_stage(trained["checkpoint"], eval_cfg, run_dir / "eval_trained")
@@ -198,13 +240,13 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     record = {
         "study": cfg.study,
         "selector": cfg.selector.name,
-        "schedule": schedule,
-        "budget": budget,
+        "schedule": ctx.schedule,
+        "budget": ctx.budget,
         "seed": seed,
         "variant": cfg.get("variant"),
         "model": _plain(cfg.model).get("name"),
-        "data": data_cfg["name"],
-        "regime": regime,
+        "data": ctx.data_cfg["name"],
+        "regime": ctx.regime,
         "metrics": _metrics(after),
         "base_metrics": _metrics(base),
         "selection": selection,

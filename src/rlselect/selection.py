@@ -122,6 +122,11 @@ def static_inputs(selector: Selector, pool: list[dict], val: list[dict], *, mode
         from rlselect.stats.hidden import hidden_features
 
         inputs.hidden = hidden_features(model, tok, pool)
+    if "reward_trajectories" in needs:
+        from rlselect.stats.reward_trajectory import reward_trajectory_stage
+
+        inputs.extra["reward_trajectories"] = reward_trajectory_stage(
+            base_model_path, pool, dict(cfg["trainer"]), int(cfg["selector"].get("limr_epochs", 2)), cache_dir)
     if "ppl" in needs:
         from rlselect.stats.perplexity import perplexity_stage
 

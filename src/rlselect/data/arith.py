@@ -16,9 +16,13 @@ from rlselect.data.schema import DataError, make_record
 NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
 ITEMS = ["apples", "pens", "cups", "books", "coins", "eggs"]
 FAMILIES = ("add", "sub", "mul", "two_step")
-LEVEL_MAX = {1: 9, 2: 20, 3: 99}  # largest operand per level (mul uses smaller factors)
-MUL_MAX = {1: 5, 2: 9, 3: 12}
-DEFAULT_SIZES = {"train": 2000, "validation": 200, "test": 300}
+# Largest operand per level (mul uses smaller factors). Sized so that the embedded 0.3M-parameter
+# model learns level 1 well, level 2 partly and level 3 rarely: partial competence, room for RL.
+LEVEL_MAX = {1: 5, 2: 9, 3: 30}
+MUL_MAX = {1: 3, 2: 5, 3: 9}
+# "sft" is the embedded model's warm-start data: disjoint from the RL pool, so SFT cannot memorise
+# the prompts that RL and selection later see.
+DEFAULT_SIZES = {"train": 2000, "validation": 200, "test": 300, "sft": 16000}
 # A short instruction keeps a character-level model's sequences (and CPU time) small; the
 # boxed-answer contract is the same as the paper prompt's (conf/data/arith.yaml can change it).
 ARITH_INSTRUCTION = "Answer in \\boxed{}."
@@ -52,7 +56,7 @@ def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int
 
 def boxed_completion(worked: str, answer: int | str) -> str:
     """The assistant turn the embedded model is warm-started on (and that the verifier accepts)."""
-    return f"{worked} so \\boxed{{{answer}}}"
+    return f"{worked} \\boxed{{{answer}}}"
 
 
 def generate_arith(

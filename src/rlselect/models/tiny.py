@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class TinyConfig:
-    hidden_size: int = 128
-    intermediate_size: int = 384
-    num_hidden_layers: int = 4
+    hidden_size: int = 96
+    intermediate_size: int = 256
+    num_hidden_layers: int = 3
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
     max_position_embeddings: int = 512
@@ -23,7 +23,7 @@ class TinyConfig:
 
 
 def build_tiny_model(tokenizer, config: TinyConfig | dict | None = None, seed: int = 0):
-    """A randomly initialised Qwen2ForCausalLM (about 0.9M parameters with the defaults)."""
+    """A randomly initialised Qwen2ForCausalLM (about 0.3M parameters with the defaults)."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 

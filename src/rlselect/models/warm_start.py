@@ -1,4 +1,4 @@
-"""Warm-start the embedded tiny model by SFT on arith's train split, cached by its config hash.
+"""Warm-start the embedded tiny model by SFT on arith's `sft` split, cached by its config hash.
 
 Partial competence is the goal (greedy test accuracy roughly 20-60%): the RL stage then has room
 to improve and selection finds learnable prompts (0 < p < 1). This is a factory for the built-in
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULTS = dict(
     seed=0,
     data_seed=0,
-    max_steps=300,
+    max_steps=400,
     learning_rate=3e-3,
     batch_size=32,
     model={},  # TinyConfig overrides
@@ -60,7 +60,7 @@ def _batch(examples, pad_id):
 def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
     """Path to the warm-started checkpoint; trains it once per config and reuses it after."""
     cfg = {**DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}}
-    out = Path(cache_dir) / "models" / f"tiny-sft-{stage_key('tiny-sft-v2', cfg)}"
+    out = Path(cache_dir) / "models" / f"tiny-sft-{stage_key('tiny-sft-v3', cfg)}"
     if (out / "done.json").exists():
         log.info("warm-started tiny model found at %s (skipping SFT)", out)
         return out
@@ -72,7 +72,7 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
 
     t0 = time.time()
     model, tok = build_tiny(seed=cfg["seed"], config=cfg["model"])
-    examples = sft_examples(load_records("arith", "train", seed=cfg["data_seed"]), tok)
+    examples = sft_examples(load_records("arith", "sft", seed=cfg["data_seed"]), tok)
     rng = random.Random(cfg["seed"])
     torch.manual_seed(cfg["seed"])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["learning_rate"], weight_decay=0.0)

@@ -4,7 +4,9 @@ A new selector is one file here with a function decorated by `@register_selector
 (imported below) plus one YAML under conf/selector/.
 """
 
-from rlselect.selectors import accuracy, full, grad_norm, perplexity, random_subset, token_length  # noqa: F401
+from rlselect.selectors import (  # noqa: F401  (register)
+    accuracy, full, grad_norm, gradalign, learnalign, limr, perplexity, random_subset, token_length,
+)
 from rlselect.selectors.base import SELECTORS, SelectionInputs, Selector, get_selector, register_selector
 
 __all__ = ["SELECTORS", "SelectionInputs", "Selector", "get_selector", "register_selector"]

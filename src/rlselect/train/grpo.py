@@ -77,7 +77,7 @@ def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_di
         on_model_loaded(model, tok)
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[get_reward(name) for name in cfg.get("rewards", ["math"])],
+        reward_funcs=[get_reward(r) if isinstance(r, str) else r for r in cfg.get("rewards", ["math"])],
         args=grpo_args,
         train_dataset=train_dataset if train_dataset is not None else to_train_dataset(records),
         processing_class=tok,

@@ -1,0 +1,207 @@
+"""Per-prompt policy-gradient features g_i (METHODS.md section 1), batched and reference loop.
+
+    g_i = grad_theta J_i,   J_i = sum_j sum_t w_ij log pi_theta(o_ijt | q_i, o_ij<t)
+
+with w_ij from the token aggregation (rollout_batch.py: seq_mean = (1/G) sum_j A_ij mean_t,
+token_mean = sum_j A_ij sum_t / sum_j |o_ij|, sum = (1/G) sum_j A_ij sum_t). On-policy, so the
+importance ratio is 1 and nothing is clipped. The model runs in eval mode (no dropout).
+
+Batched path: several prompts' rollouts go through ONE forward (right-padded, so positions and
+causal attention of real tokens are those of the unpadded sequence; pads only come after) and ONE
+backward of sum_i J_i w.r.t. the input embeddings; module hooks (per_example.py) turn the saved
+inputs and output-grads into each prompt's parameter gradients. Logits are computed only at the
+positions that predict completion tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from rlselect.grads.params import param_layout, select_parameters
+from rlselect.grads.per_example import PerExampleGrads
+from rlselect.grads.projection import JLProjection
+from rlselect.grads.rollout_batch import Group, build_groups
+
+
+class _ExactSink:
+    """Writes each parameter's per-prompt gradients into its slice of the [n, P] output."""
+
+    def __init__(self, n: int, layout):
+        self.slices, off = {}, 0
+        for name, numel in layout:
+            self.slices[name] = (off, numel)
+            off += numel
+        self.out = torch.zeros(n, off)
+
+    def add(self, rows: torch.Tensor, name: str, g: torch.Tensor):
+        off, numel = self.slices[name]
+        g = g.reshape(len(rows), numel).float().cpu()
+        for k, r in enumerate(rows.tolist()):  # a row loop: index_add_ on a strided slice is slow
+            self.out[r, off:off + numel] += g[k]
+
+
+class _ProjSink:
+    """Projects each parameter's per-prompt gradients as soon as they are complete."""
+
+    def __init__(self, n: int, projection: JLProjection):
+        self.proj = projection
+        self.out = torch.zeros(n, projection.dim)
+
+    def add(self, rows: torch.Tensor, name: str, g: torch.Tensor):
+        self.out.index_add_(0, rows, self.proj.project_flat(name, g.reshape(len(rows), -1)).cpu())
+
+
+def _sink(n, model, params, projection):
+    return _ProjSink(n, projection) if projection is not None else _ExactSink(n, param_layout(model, params))
+
+
+def model_parts(model):
+    """(causal LM, input embedding, backbone, lm_head) of a HF causal LM or a peft model of one;
+    assumes logits = lm_head(backbone(inputs_embeds).last_hidden_state)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if getattr(base.config, "final_logit_softcapping", None):
+        raise NotImplementedError("logit soft-capping is not supported")
+    backbone = getattr(base, base.base_model_prefix)
+    return base, base.get_input_embeddings(), backbone, base.get_output_embeddings()
+
+
+def pack(groups: Sequence[Group], seg_of_group: Sequence[int], pad_id: int, device):
+    """Right-padded ids [B, T], segment id per row [B], and for every completion token: flat
+    index (b*T + t) of the position predicting it, its id, its weight w, its segment."""
+    seqs = [(s, g, seg, w) for g, seg in zip(groups, seg_of_group) for s, w in zip(g.seqs, g.weights)]
+    T = max(len(s) for s, *_ in seqs)
+    ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
+    seg_rows, flat, tgt, wts, tseg = [], [], [], [], []
+    for b, (s, g, seg, w) in enumerate(seqs):
+        ids[b, : len(s)] = torch.tensor(s)
+        seg_rows.append(seg)
+        n_c = len(s) - g.start
+        flat.extend(range(b * T + g.start - 1, b * T + len(s) - 1))
+        tgt.extend(s[g.start:])
+        wts.extend([w] * n_c)
+        tseg.extend([seg] * n_c)
+    as_long = lambda x: torch.tensor(x, dtype=torch.long, device=device)  # noqa: E731
+    return (ids.to(device), as_long(seg_rows), as_long(flat), as_long(tgt),
+            torch.tensor(wts, dtype=torch.float32, device=device), as_long(tseg))
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=False):
+    """Forward/backward the non-None groups batch_size prompts at a time, feeding the sink.
+    one_segment=True sums every prompt into output row 0 (the validation gradient)."""
+    _, embed, backbone, head = model_parts(model)
+    device = embed.weight.device
+    selected = select_parameters(model, params)
+    active = sorted((g for g in groups if g is not None), key=lambda g: -g.max_len)
+    was_training = model.training
+    model.eval()
+    ctx = PerExampleGrads(model, selected, on_grad=None, skip=(embed,))
+    try:
+        with ctx, torch.enable_grad():
+            for b0 in range(0, len(active), batch_size):
+                chunk = active[b0:b0 + batch_size]
+                if one_segment:
+                    nseg, segs, rows = 1, [0] * len(chunk), torch.zeros(1, dtype=torch.long)
+                else:
+                    nseg, segs = len(chunk), list(range(len(chunk)))
+                    rows = torch.tensor([g.index for g in chunk], dtype=torch.long)
+                ctx.on_grad = lambda name, g, rows=rows: sink.add(rows, name, g)
+                ids, seg_rows, flat, tgt, w, tseg = pack(chunk, segs, _pad_id(tokenizer), device)
+                ctx.begin_batch()
+                with torch.no_grad():
+                    emb = embed(ids)
+                emb = emb.detach().requires_grad_(True)
+                ctx.seg, ctx.nseg = seg_rows, nseg
+                h = backbone(inputs_embeds=emb, use_cache=False).last_hidden_state
+                hs = h.reshape(-1, h.shape[-1]).index_select(0, flat)
+                ctx.seg = tseg
+                logp = F.log_softmax(head(hs).float(), dim=-1).gather(1, tgt[:, None]).squeeze(1)
+                J = (logp * w).sum()
+                if ctx.own_params(embed):
+                    ctx.expect_use(embed)
+                    (g_emb,) = torch.autograd.grad(J, emb)
+                    ctx.use(embed, ids, g_emb, seg_rows, nseg)
+                else:
+                    # Backward only down to the first hooked module's input (e.g. the last
+                    # blocks only); if some hooked output was not on that path, finish the rest.
+                    root = ctx.first_input if ctx.first_input is not None else emb
+                    torch.autograd.grad(J, root, retain_graph=root is not emb)
+                    if ctx.fired < ctx.registered:
+                        torch.autograd.grad(J, emb)
+                ctx.finish_batch()
+    finally:
+        model.train(was_training)
+    return sink.out
+
+
+def policy_gradients(model, tokenizer, prompts, completions, advantages, *, params="all",
+                     token_agg="seq_mean", projection: JLProjection | None = None,
+                     batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
+    """[n_prompts, dim] float32 CPU: row i = g_i (exact, flattened over the selected parameters
+    in named_parameters() order; dim = P) or its projection Gamma^T g_i (dim = projection.dim).
+
+    prompts: templated strings; completions[i] / advantages[i]: the G_i rollouts of prompt i and
+    their advantages A_ij. Rows of prompts with no learning signal (all A_ij = 0) are exactly 0.
+    batch_size prompts share one forward and one backward (per-example grads via hooks).
+    """
+    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
+    sink = _sink(len(prompts), model, params, projection)
+    return _run_batched(model, tokenizer, groups, sink, params, batch_size)
+
+
+def validation_gradient(model, tokenizer, prompts, completions, advantages, *, params="all",
+                        token_agg="seq_mean", projection: JLProjection | None = None,
+                        batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
+    """1-D: g_V = (1/n_val) sum_i g_i, one aggregate policy gradient over all validation rollouts
+    (the gradient of the mean over validation prompts of J_i; groups with equal rewards count in
+    n_val but add 0). Same parameters and projection as the features. Not normalised: the
+    GradAlign scorer normalises it. All-zero if no validation group has a learning signal."""
+    n = len(prompts)
+    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos,
+                          scale=1.0 / max(n, 1))
+    sink = _sink(1, model, params, projection)
+    return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=True)[0]
+
+
+def policy_gradients_loop(model, tokenizer, prompts, completions, advantages, *, params="all",
+                          token_agg="seq_mean", projection: JLProjection | None = None,
+                          batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
+    """Reference for policy_gradients: per prompt, one plain forward of its group through the
+    full model (right-padded + attention mask) and one torch.autograd.grad of J_i.
+    batch_size is accepted for signature compatibility and ignored."""
+    del batch_size
+    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
+    selected = select_parameters(model, params)
+    dim = projection.dim if projection is not None else sum(p.numel() for _, p in selected)
+    out = torch.zeros(len(prompts), dim)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        for g in groups:
+            if g is None:
+                continue
+            ids, _, flat, tgt, w, _ = pack([g], [0], _pad_id(tokenizer), device)
+            mask = torch.zeros_like(ids)
+            for b, s in enumerate(g.seqs):
+                mask[b, : len(s)] = 1
+            with torch.enable_grad():
+                logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+                lp = F.log_softmax(logits.reshape(-1, logits.shape[-1]).float()[flat], dim=-1)
+                J = (lp.gather(1, tgt[:, None]).squeeze(1) * w).sum()
+                grads = torch.autograd.grad(J, [p for _, p in selected], allow_unused=True)
+            named = {n: (gr if gr is not None else torch.zeros_like(p)).detach()
+                     for (n, p), gr in zip(selected, grads)}
+            if projection is not None:
+                out[g.index] = projection.project_named(named).cpu()
+            else:
+                out[g.index] = torch.cat([t.reshape(-1).float().cpu() for t in named.values()])
+    finally:
+        model.train(was_training)
+    return out
