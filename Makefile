@@ -34,3 +34,27 @@ test: install
 
 test-all: install
 	$(PY) -m pytest -q -m "not gpu" tests
+
+# LearnAlign's GSM8K table on a GPU machine (Qwen2.5-1.5B-Instruct). DRY_RUN=1 prints the plan.
+.PHONY: reproduce-gsm8k
+reproduce-gsm8k: install
+ifeq ($(DRY_RUN),1)
+	$(PY) -m rlselect.plan experiment=reproduce_gsm8k
+	$(PY) -m rlselect.plan experiment=reproduce_gsm8k selector=full hydra.sweeper.params.selector=full hydra.sweeper.params.budget=7473
+else
+	$(PY) -m rlselect.plan --check-gpu experiment=reproduce_gsm8k
+	$(PY) -m rlselect.cli experiment=reproduce_gsm8k
+	$(PY) -m rlselect.cli experiment=reproduce_gsm8k hydra.sweeper.params.selector=full hydra.sweeper.params.budget=7473
+	$(PY) -m rlselect.report study=reproduce_gsm8k
+endif
+
+# Hydra multirun over the baselines x budgets x seeds (SELECTORS, BUDGETS, SEEDS, ARGS to change;
+# ARGS=hydra/launcher=submitit_slurm sends each run to Slurm).
+SELECTORS ?= random,accuracy_band,pass_filter,acc_greedy,token_length,ppl_top,ifd,grad_norm,learnalign
+BUDGETS ?= 32,64
+SEEDS ?= 0,1,2
+ARGS ?=
+.PHONY: sweep-baselines
+sweep-baselines: install
+	$(PY) -m rlselect.cli -m study=sweep_baselines selector=$(SELECTORS) budget=$(BUDGETS) seed=$(SEEDS) $(ARGS)
+	$(PY) -m rlselect.report study=sweep_baselines

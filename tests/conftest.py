@@ -17,3 +17,9 @@ def verifier_ready():
 
     assert warmup(), "the verifier worker process did not start"
     return True
+
+
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory):
+    """One stage cache per test session: tests composing the same model config share its warm start."""
+    return tmp_path_factory.mktemp("rlselect_cache")

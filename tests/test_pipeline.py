@@ -6,51 +6,32 @@ import json
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-
-from rlselect.cli import CONF_DIR
-
-TINY = [
-    "model.warm_start.max_steps=3",
-    "data.pool_size=24",
-    "budget=8",
-    "trainer.max_steps=2",
-    "trainer.args.save_steps=1",
-    "rollouts.G=4",
-    "rollouts.max_new_tokens=12",
-    "eval.limit=6",
-    "eval.max_gen_toks=16",
-    "logger=none",
-]
+from tiny_config import compose_tiny
 
 
-def compose_cfg(tmp_path: Path, *overrides: str):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(
-            config_name="config",
-            overrides=[*TINY, f"cache_dir={tmp_path / 'cache'}", f"results_dir={tmp_path / 'results'}",
-                       "study=t", *overrides],
-        )
+@pytest.fixture
+def compose_cfg(shared_cache_dir, tmp_path):
+    return lambda *overrides: compose_tiny(shared_cache_dir, tmp_path / "results", *overrides)
 
 
-def test_pipeline_runs_end_to_end_and_records_the_run(tmp_path):
+def test_pipeline_runs_end_to_end_and_records_the_run(tmp_path, compose_cfg):
     from rlselect.pipeline import run
 
-    cfg = compose_cfg(tmp_path, "selector=random", "seed=3")
+    cfg = compose_cfg("selector=random", "seed=3")
     record = run(cfg, tmp_path / "run")
-    assert record["selector"] == "random" and record["seed"] == 3 and record["budget"] == 8
+    assert record["selector"] == "random" and record["seed"] == 3 and record["budget"] == 4
     assert record["evaluator"] == "lm-evaluation-harness"
     assert record["metrics"]["arith"]["n_problems"] == 6 and record["metrics"]["arith"]["limit"] == 6
     assert 0.0 <= record["metrics"]["arith"]["accuracy"] <= 1.0
-    assert record["selection"]["n"] == 8
+    assert record["selection"]["n"] == 4
     assert "corrupted_share" not in record["selection"]  # no ground truth without a regime
-    assert record["cost"]["rollouts_generated"] == 24 * 4
+    assert record["cost"]["rollouts_generated"] == 16 * 8
     lines = (tmp_path / "results" / "t" / "runs.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["seed"] == 3
     # the trained model and the selection are on disk
     assert (tmp_path / "run" / "train" / "final" / "train_summary.json").exists()
     ids = json.loads((tmp_path / "run" / "selection.json").read_text())["ids"]
-    assert len(ids) == 8 and len(set(ids)) == 8
+    assert len(ids) == 4 and len(set(ids)) == 4
 
     # A rerun of the finished run does no work and returns the same record.
     again = run(cfg, tmp_path / "run")
@@ -58,10 +39,10 @@ def test_pipeline_runs_end_to_end_and_records_the_run(tmp_path):
     assert len((tmp_path / "results" / "t" / "runs.jsonl").read_text().splitlines()) == len(lines)
 
 
-def test_noisy_regime_reports_the_corrupted_share(tmp_path):
+def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
     from rlselect.pipeline import load_pool, selection_summary
 
-    cfg = compose_cfg(tmp_path, "data.regime=noisy_reward", "+data.regime_params.noisy_fraction=0.5")
+    cfg = compose_cfg("data.regime=noisy_reward", "+data.regime_params.noisy_fraction=0.5")
     from omegaconf import OmegaConf
 
     pool, val = load_pool(OmegaConf.to_container(cfg.data, resolve=True), seed=0)
@@ -81,11 +62,11 @@ def test_noisy_regime_reports_the_corrupted_share(tmp_path):
         ("schedule.name=weekly", "available: static"),
     ],
 )
-def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, override, message):
+def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):
     from rlselect.pipeline import run
 
-    cfg = compose_cfg(tmp_path, override)
+    cfg = compose_cfg(override, f"cache_dir={tmp_path / 'fresh_cache'}")
     with pytest.raises(Exception) as err:
         run(cfg, tmp_path / "run")
     assert message in str(err.value)
-    assert not (tmp_path / "cache" / "models").exists()  # nothing expensive started
+    assert not (tmp_path / "fresh_cache").exists()  # nothing expensive started

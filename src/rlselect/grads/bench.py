@@ -36,12 +36,19 @@ def plain_forward_backward(model, tokenizer, prompts, completions, advantages, *
         model.train(was_training)
 
 
+def _sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def _best_of(fn, repeats: int) -> float:
     """Least wall time over repeats (the least disturbed run on a shared machine)."""
     times = []
     for _ in range(repeats):
+        _sync()
         t0 = time.perf_counter()
         fn()
+        _sync()
         times.append(time.perf_counter() - t0)
     return min(times)
 
