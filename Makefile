@@ -58,3 +58,8 @@ ARGS ?=
 sweep-baselines: install
 	$(PY) -m rlselect.cli -m study=sweep_baselines selector=$(SELECTORS) budget=$(BUDGETS) seed=$(SEEDS) $(ARGS)
 	$(PY) -m rlselect.report study=sweep_baselines
+
+# Paper-layout tables (Markdown + LaTeX) and figures for every study under results/.
+.PHONY: tables
+tables: install
+	$(PY) -m rlselect.report all

@@ -190,6 +190,18 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
     return ranked, summary
 
 
+def clear_run_dir(run_dir: Path) -> None:
+    """force=true: drop this run's own artifacts (shared, content-keyed stage caches stay valid)."""
+    import shutil
+
+    for name in ("result.json", "selection.json", "train", "rounds", "eval_trained"):
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one (selector, schedule, budget, seed) configuration end to end; returns its record."""
     from rlselect.logger import start_logger
@@ -201,7 +213,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     cache_dir = Path(cfg.cache_dir)
     seed = int(cfg.seed)
     result_path = run_dir / "result.json"
-    if result_path.exists() and not cfg.get("force", False):
+    if cfg.get("force", False):
+        clear_run_dir(run_dir)
+    elif result_path.exists():
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)
         return read_json(result_path)
 

@@ -92,16 +92,44 @@ def _pad_id(tokenizer) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
+def _backward_batch(ctx: PerExampleGrads, parts, chunk, segs, nseg, pad_id):
+    """One forward of `chunk`'s rollouts and one backward of sum_i J_i; the hooks deliver the
+    per-segment gradients. A function of its own so that the graph is freed on return."""
+    _, embed, backbone, head = parts
+    ids, seg_rows, flat, tgt, w, tseg = pack(chunk, segs, pad_id, embed.weight.device)
+    ctx.begin_batch()
+    with torch.no_grad():
+        emb = embed(ids)
+    emb = emb.detach().requires_grad_(True)
+    ctx.seg, ctx.nseg = seg_rows, nseg
+    h = backbone(inputs_embeds=emb, use_cache=False).last_hidden_state
+    hs = h.reshape(-1, h.shape[-1]).index_select(0, flat)  # only positions predicting o_ijt
+    ctx.seg = tseg
+    logp = F.log_softmax(head(hs).float(), dim=-1).gather(1, tgt[:, None]).squeeze(1)
+    J = (logp * w).sum()
+    if ctx.own_params(embed):
+        ctx.expect_use(embed)
+        (g_emb,) = torch.autograd.grad(J, emb)
+        ctx.use(embed, ids, g_emb, seg_rows, nseg)
+    else:
+        # Backward only down to the first hooked module's input (e.g. the last blocks only);
+        # if some hooked output was not on that path, a second pass finishes the rest.
+        root = ctx.first_input if ctx.first_input is not None else emb
+        torch.autograd.grad(J, root, retain_graph=root is not emb)
+        if ctx.fired < ctx.registered:
+            torch.autograd.grad(J, emb)
+    ctx.finish_batch()
+
+
 def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=False):
     """Forward/backward the non-None groups batch_size prompts at a time, feeding the sink.
     one_segment=True sums every prompt into output row 0 (the validation gradient)."""
-    _, embed, backbone, head = model_parts(model)
-    device = embed.weight.device
+    parts = model_parts(model)
     selected = select_parameters(model, params)
-    active = sorted((g for g in groups if g is not None), key=lambda g: -g.max_len)
+    active = sorted((g for g in groups if g is not None), key=lambda g: -g.max_len)  # less padding
     was_training = model.training
     model.eval()
-    ctx = PerExampleGrads(model, selected, on_grad=None, skip=(embed,))
+    ctx = PerExampleGrads(model, selected, on_grad=None, skip=(parts[1],))
     try:
         with ctx, torch.enable_grad():
             for b0 in range(0, len(active), batch_size):
@@ -112,29 +140,7 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
                     nseg, segs = len(chunk), list(range(len(chunk)))
                     rows = torch.tensor([g.index for g in chunk], dtype=torch.long)
                 ctx.on_grad = lambda name, g, rows=rows: sink.add(rows, name, g)
-                ids, seg_rows, flat, tgt, w, tseg = pack(chunk, segs, _pad_id(tokenizer), device)
-                ctx.begin_batch()
-                with torch.no_grad():
-                    emb = embed(ids)
-                emb = emb.detach().requires_grad_(True)
-                ctx.seg, ctx.nseg = seg_rows, nseg
-                h = backbone(inputs_embeds=emb, use_cache=False).last_hidden_state
-                hs = h.reshape(-1, h.shape[-1]).index_select(0, flat)
-                ctx.seg = tseg
-                logp = F.log_softmax(head(hs).float(), dim=-1).gather(1, tgt[:, None]).squeeze(1)
-                J = (logp * w).sum()
-                if ctx.own_params(embed):
-                    ctx.expect_use(embed)
-                    (g_emb,) = torch.autograd.grad(J, emb)
-                    ctx.use(embed, ids, g_emb, seg_rows, nseg)
-                else:
-                    # Backward only down to the first hooked module's input (e.g. the last
-                    # blocks only); if some hooked output was not on that path, finish the rest.
-                    root = ctx.first_input if ctx.first_input is not None else emb
-                    torch.autograd.grad(J, root, retain_graph=root is not emb)
-                    if ctx.fired < ctx.registered:
-                        torch.autograd.grad(J, emb)
-                ctx.finish_batch()
+                _backward_batch(ctx, parts, chunk, segs, nseg, _pad_id(tokenizer))
     finally:
         model.train(was_training)
     return sink.out

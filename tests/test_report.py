@@ -1,0 +1,213 @@
+"""Tables and figures from hand-made run records: means, stds, the paper column, cost, files."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from rlselect.report import build, figures, paper, tables
+from rlselect.report.__main__ import main
+from rlselect.report.records import load_runs
+
+PNG = b"\x89PNG\r\n\x1a\n"
+QWEN15 = "Qwen/Qwen2.5-1.5B-Instruct"
+
+# GSM8K accuracies (fractions) per (selector, budget) for seeds 0, 1, 2.
+GSM8K_ACC = {
+    ("random", 100): [0.70, 0.72, 0.75],
+    ("random", 500): [0.74, 0.75, 0.77],
+    ("learnalign", 100): [0.74, 0.75, 0.73],
+    ("learnalign", 500): [0.76, 0.78, 0.77],
+    ("learnalign", 1000): [0.78, 0.77, 0.79],
+    ("full", 7473): [0.80, 0.79, 0.81],
+}
+BASE_ACC = 0.55
+
+
+def record(selector, budget, seed, acc, *, study="fx", variant=None, data="gsm8k", model=QWEN15,
+           regime="none", schedule="static", selection=None, base=BASE_ACC, benches=("gsm8k",), run_dir=None,
+           seconds=None, rollouts=1000):
+    metric = lambda a: {"accuracy": a, "stderr": 0.01, "protocol": "greedy", "k": None,  # noqa: E731
+                        "n_problems": 1319, "limit": None}
+    accs = acc if isinstance(acc, dict) else {b: acc for b in benches}
+    bases = base if isinstance(base, dict) else {b: base for b in accs}
+    return {
+        "study": study, "selector": selector, "schedule": schedule, "budget": budget, "seed": seed,
+        "variant": variant, "model": model, "data": data, "regime": regime,
+        "metrics": {b: metric(a) for b, a in accs.items()},
+        "base_metrics": {b: metric(a) for b, a in bases.items()},
+        "selection": selection or {"n": budget, "mean_success_rate": 0.5},
+        "cost": {"seconds": seconds or {"model": 1.0, "rollouts": 10.0, "selection": 2.0, "train": 30.0,
+                                        "eval_base": 5.0, "eval_trained": 5.0, "total": 53.0},
+                 "rollouts_generated": rollouts, "train_steps": 10},
+        "run_dir": run_dir,
+    }
+
+
+def write_runs(path, records):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def pm(fracs):
+    vals = [100 * a for a in fracs]
+    return f"{statistics.fmean(vals):.1f} ± {statistics.stdev(vals):.1f}"
+
+
+@pytest.fixture
+def gsm8k_study(tmp_path):
+    """Budget sweep + ablation in LearnAlign's GSM8K setting; one stale record superseded."""
+    recs = [record("random", 100, 0, 0.10)]  # stale: the later record of the same key wins
+    for (sel, budget), accs in GSM8K_ACC.items():
+        for seed, a in enumerate(accs):
+            run_dir = tmp_path / "runs" / f"{sel}-b{budget}-s{seed}"
+            summary = run_dir / "train" / "final" / "train_summary.json"
+            summary.parent.mkdir(parents=True)
+            summary.write_text(json.dumps({"log_history": [{"step": s, "reward": 0.1 * s + seed / 10}
+                                                           for s in range(1, 6)] + [{"train_runtime": 1.0}]}))
+            recs.append(record(sel, budget, seed, a, run_dir=str(run_dir),
+                               seconds={"rollouts": 10.0 + seed, "selection": 2.0 * (budget > 100),
+                                        "train": 30.0}, rollouts=1000 + 100 * seed))
+    for seed, a in enumerate([0.76, 0.77, 0.75]):
+        recs.append(record("learnalign", 1000, seed, a, variant="no_warmup"))
+        recs.append(record("learnalign", 1000, seed, a - 0.01, variant="w/o V"))
+        recs.append(record("learnalign_hidden", 1000, seed, a - 0.02))
+    write_runs(tmp_path / "results" / "fx" / "runs.jsonl", recs)
+    return tmp_path / "results" / "fx"
+
+
+@pytest.fixture
+def noisy_study(tmp_path):
+    """GradAlign's noisy-reward regime: static runs with corrupted_share, rounds runs with per-round shares."""
+    recs = []
+    shares = {"random": [0.50, 0.48, 0.52], "acc_greedy": [0.85, 0.82, 0.88], "gradalign": [0.20, 0.25, 0.30]}
+    for sel, ss in shares.items():
+        for seed, s in enumerate(ss):
+            recs.append(record(sel, 64, seed, 0.4 + s / 10, study="noisy", data="dapo_math_17k",
+                               regime="noisy_reward", selection={"n": 64, "mean_success_rate": 0.5,
+                                                                 "corrupted_share": s}))
+            rounds = [{"round": t, "n": 8, "mean_success_rate": 0.5, "corrupted_share": s + 0.01 * t,
+                       "seconds": 1.5, "rollouts_generated": 64} for t in range(3)]
+            recs.append(record(sel, 8, seed, 0.45, study="noisy", data="dapo_math_17k", regime="noisy_reward",
+                               schedule="rounds", selection={"n": 8, "rounds": rounds,
+                                                             "corrupted_share": s + 0.01}))
+    write_runs(tmp_path / "results" / "noisy" / "runs.jsonl", recs)
+    return tmp_path / "results" / "noisy", shares
+
+
+def test_load_runs_latest_record_wins(gsm8k_study):
+    runs = load_runs(gsm8k_study / "runs.jsonl")
+    r = [x for x in runs if x["selector"] == "random" and x["budget"] == 100 and x["seed"] == 0]
+    assert len(r) == 1 and r[0]["metrics"]["gsm8k"]["accuracy"] == 0.70
+    assert len(runs) == 18 + 9  # the variants are distinct keys
+
+
+def test_budget_table_means_stds_paper_and_cost(gsm8k_study):
+    runs = load_runs(gsm8k_study / "runs.jsonl")
+    md, tex = tables.budget_table(runs, "gsm8k")
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if line.startswith("| ")}
+    assert "| method | seeds | N=100 | N=500 | N=1000 | selection s | rollouts |" in md
+    assert f"{pm(GSM8K_ACC[('random', 100)])} (paper 73.1)" in rows["random"]
+    assert f"{pm(GSM8K_ACC[('random', 500)])} (paper 75.1)" in rows["random"]
+    assert f"{pm(GSM8K_ACC[('learnalign', 1000)])} (paper 77.5)" in rows["learnalign"]
+    assert f"{pm(GSM8K_ACC[('full', 7473)])} (paper 77.0)" in rows["full (N=7473)"]
+    assert "55.0 ± 0.0 (paper 55.7)" in rows["base (no RL)"]
+    assert "no_warmup" not in md  # variant runs only appear in the ablation table
+    assert rows["learnalign_hidden"].count("—") == 2 and "paper" not in rows["learnalign_hidden"]
+    # cost: rollouts + selection seconds, mean over the row's runs; rollouts generated likewise
+    random_s = statistics.fmean([10 + s + 2.0 * (b > 100) for b in (100, 500) for s in range(3)])
+    assert rows["random"].endswith(f"| {random_s:.1f} | 1100 |")
+    assert "| 3 |" in rows["random"] and "| — |" in rows["random"]  # random has no N=1000 runs
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"$\pm$" in tex
+    assert r"73.1" in tex
+
+
+def test_paper_column_only_in_the_papers_setting(gsm8k_study):
+    runs = [dict(r, model="tiny", data="arith") for r in load_runs(gsm8k_study / "runs.jsonl")]
+    md, _ = tables.budget_table([dict(r, metrics={"arith": r["metrics"]["gsm8k"]},
+                                      base_metrics={"arith": r["base_metrics"]["gsm8k"]}) for r in runs], "arith")
+    assert "paper" not in md.split("**")[2]  # the caption may name it; no cell does
+    assert paper.LEARNALIGN_GSM8K.applies({"model": "qwen2.5-1.5b-instruct", "data": "gsm8k"}, "random")
+    assert not paper.LEARNALIGN_GSM8K.applies({"model": QWEN15, "data": "gsm8k", "regime": "noisy_reward"}, "random")
+
+
+def test_ablation_table(gsm8k_study):
+    runs = load_runs(gsm8k_study / "runs.jsonl")
+    md, tex = tables.ablation_table(runs, "gsm8k")
+    assert "| variant | seeds | N=1000 |" in md
+    assert f"{pm([0.76, 0.77, 0.75])} (paper 76.6)" in md  # w/o warm-up
+    assert f"{pm([0.75, 0.76, 0.74])} (paper 75.6)" in md  # w/o V ("w/o V" folds to no_v)
+    assert f"{pm([0.74, 0.75, 0.73])} (paper 75.7)" in md  # feature similarity
+    assert f"{pm(GSM8K_ACC[('learnalign', 1000)])} (paper 77.5)" in md
+    assert r"learnalign\_hidden" in tex and r"learnalign:no\_warmup" in tex and "learnalign_hidden" not in tex
+
+
+def test_benchmark_table_dapo_setting(tmp_path):
+    accs = {"random": [{"gsm8k": 0.80, "math500": 0.60}, {"gsm8k": 0.82, "math500": 0.64}],
+            "learnalign": [{"gsm8k": 0.88, "math500": 0.70}, {"gsm8k": 0.86, "math500": 0.70}]}
+    runs = [record(sel, 1000, seed, a, data="dapo_math_17k", model="Qwen/Qwen2.5-7B",
+                   base={"gsm8k": 0.26, "math500": 0.67})
+            for sel, seeds in accs.items() for seed, a in enumerate(seeds)]
+    md, tex = tables.benchmark_table(runs)
+    assert "| method | seeds | gsm8k (greedy) | math500 (greedy) | avg | selection s | rollouts |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| random"))
+    assert f"{pm([0.80, 0.82])} (paper 81.1)" in row and f"{pm([0.60, 0.64])} (paper 65.0)" in row
+    assert f"{pm([0.70, 0.73])} (paper 48.1) | 12.0 | 1000 |" in row  # avg of each seed's benchmarks; cost
+    assert "26.0 ± 0.0 (paper 26.4)" in md and "CRUX" in md  # the caption names the paper's avg set
+    other_budget = [dict(r, budget=500) for r in runs]
+    assert "(paper 81.1)" not in tables.benchmark_table(other_budget)[0]
+    assert r"\midrule" in tex
+
+
+def test_noisy_table(noisy_study):
+    study_dir, shares = noisy_study
+    runs = load_runs(study_dir / "runs.jsonl")
+    md, tex = tables.noisy_table(runs, "gsm8k")
+    row = next(line for line in md.splitlines() if line.startswith("| acc_greedy (static)"))
+    assert f"{pm(shares['acc_greedy'])} (paper >80)" in row
+    assert pm([0.4 + s / 10 for s in shares["acc_greedy"]]) in row
+    grad = next(line for line in md.splitlines() if line.startswith("| gradalign (rounds)"))
+    assert f"{pm([s + 0.01 for s in shares['gradalign']])} (paper 18-30)" in grad
+    assert r"acc\_greedy" in tex and r"$>$80" in tex
+
+
+def test_build_study_writes_tables_and_pngs(gsm8k_study, noisy_study):
+    files = build.build_study(gsm8k_study)
+    names = {f.name for f in files}
+    assert {"tables.md", "tables.tex", "accuracy_vs_budget_gsm8k.png", "reward_curves.png"} <= names
+    md = (gsm8k_study / "tables.md").read_text()
+    assert "N=500" in md and "Ablation" in md
+    assert (gsm8k_study / "tables.tex").read_text().count(r"\toprule") == 2
+    for f in files:
+        assert f.exists()
+        if f.suffix == ".png":
+            assert f.read_bytes()[:8] == PNG
+    study_dir, _ = noisy_study
+    names = {f.name for f in build.build_study(study_dir)}
+    assert {"corrupted_share_per_round.png", "corrupted_share_bars.png"} <= names
+    assert "reward_curves.png" not in names  # no run_dir with a train summary
+    noisy_md = (study_dir / "tables.md").read_text()
+    assert "corrupted share" in noisy_md and "by method and budget" not in noisy_md  # rounds size is no budget
+
+
+def test_figures_skip_missing_summaries(tmp_path):
+    runs = [record("random", 64, 0, 0.5, run_dir=str(tmp_path / "nowhere")), record("random", 64, 1, 0.5)]
+    assert figures.reward_history(runs[0]) == []
+    out = figures.reward_curves(runs, tmp_path / "r.png")
+    assert out.read_bytes()[:8] == PNG
+
+
+def test_cli_main_on_fixture_dir(gsm8k_study, noisy_study, capsys):
+    results = gsm8k_study.parent
+    assert main(["study=fx", f"results_dir={results}"]) == 0
+    printed = capsys.readouterr().out
+    assert "GRPO-trained" in printed  # the base-vs-trained table is still printed
+    assert (gsm8k_study / "table.md").exists() and (gsm8k_study / "tables.tex").exists()
+    (gsm8k_study / "tables.md").unlink()
+    assert main(["all", f"results_dir={results}"]) == 0
+    assert (gsm8k_study / "tables.md").exists() and (results / "noisy" / "tables.tex").exists()
+    with pytest.raises(SystemExit):
+        main(["bogus=1"])
