@@ -12,9 +12,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+# `${tag:${variant}}` in run-dir names: "" for no variant, "-<name>" for an ablation.
+OmegaConf.register_new_resolver("tag", lambda v: f"-{v}" if v else "", replace=True)
 
 
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base="1.3")

@@ -257,7 +257,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
         "schedule": ctx.schedule,
         "budget": ctx.budget,
         "seed": seed,
-        "variant": cfg.get("variant"),
+        "variant": cfg.get("variant") or None,
         "model": _plain(cfg.model).get("name"),
         "data": ctx.data_cfg["name"],
         "regime": ctx.regime,
