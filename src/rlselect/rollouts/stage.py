@@ -23,10 +23,11 @@ def model_fingerprint(model_path: str | Path) -> dict:
 
 
 def rollout_stage(model_path: str | Path, records: list[dict], cfg: dict[str, Any], cache_root: str | Path,
-                  *, model=None, tokenizer=None, shard_size: int = 128) -> list[dict]:
+                  *, model=None, tokenizer=None) -> list[dict]:
     """Per-prompt rollouts {id, completions, n_tokens, rewards, p, mean_len}, in record order.
 
-    cfg: G, temperature, top_p, max_new_tokens, batch_size, seed, backend ('hf' | 'vllm').
+    cfg: G, temperature, top_p, max_new_tokens, batch_size, seed, backend ('hf' | 'vllm'),
+    shard_size (prompts per shard: the resume unit, default 128).
     Shards are written atomically; a killed run resumes from its last complete shard.
     """
     ids = [r["id"] for r in records]
@@ -34,6 +35,7 @@ def rollout_stage(model_path: str | Path, records: list[dict], cfg: dict[str, An
     root = Path(cache_root) / "rollouts" / key
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(ids), "cfg": cfg})
+    shard_size = int(cfg.get("shard_size", 128))
     shards = [records[i : i + shard_size] for i in range(0, len(records), shard_size)]
     rows: list[dict] = []
     todo = [s for s in range(len(shards)) if not (root / f"shard_{s:05d}.json").exists()]

@@ -28,6 +28,15 @@ def steps_for_budget(n_prompts: int, args: dict, budget_mode: str, max_steps: in
     raise ValueError(f"trainer.budget_mode={budget_mode!r}; available: equal_steps, equal_epochs")
 
 
+def last_complete_checkpoint(trainer_dir: Path) -> str | None:
+    """The newest checkpoint that was fully written: a kill during a save leaves a folder without
+    trainer_state.json (the Trainer writes it last), which must not be resumed from."""
+    if not trainer_dir.exists():
+        return None
+    done = [p for p in trainer_dir.glob("checkpoint-*") if (p / "trainer_state.json").exists()]
+    return str(max(done, key=lambda p: int(p.name.split("-")[-1]))) if done else None
+
+
 def to_train_dataset(records: list[dict]):
     import datasets
 
@@ -54,7 +63,6 @@ def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_di
 
     Resumes from the newest checkpoint in `out_dir` after a kill; a finished run is not redone.
     """
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import GRPOTrainer
 
     from rlselect.models import load_model
@@ -83,7 +91,7 @@ def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_di
         processing_class=tok,
         callbacks=callbacks,
     )
-    resume = get_last_checkpoint(str(out_dir / "trainer")) if (out_dir / "trainer").exists() else None
+    resume = last_complete_checkpoint(out_dir / "trainer")
     if resume:
         log.info("resuming training from %s", resume)
     t0 = time.time()

@@ -48,6 +48,19 @@ def train_rounds(model_path: str, pool: list[dict], val: list[dict], selector, p
     chunk = chunks(list(by_id), chunk_size, seed)
     regime, target = data_cfg.get("regime", "none"), (data_cfg.get("regime_params") or {}).get("target_family")
     tokenizer_box: dict = {}
+    cache_dir = Path(cfg.cache_dir)
+    # Per-item inputs that do not depend on the current policy are computed once, at the base model.
+    static_extra: dict = {}
+    if "reward_trajectories" in selector.needs:
+        from rlselect.stats.reward_trajectory import reward_trajectory_stage
+
+        static_extra["reward_trajectories"] = reward_trajectory_stage(
+            model_path, pool, trainer_cfg, int(cfg.selector.get("limr_epochs", 2)), cache_dir)
+    base_ppl: dict = {}
+    if "ppl" in selector.needs:
+        from rlselect.stats.perplexity import perplexity_stage
+
+        base_ppl = perplexity_stage(model_path, pool, cache_dir)
 
     def select_round(model, t: int, chunk_ids: list[str]):
         tok = tokenizer_box["tok"]
@@ -58,7 +71,13 @@ def train_rounds(model_path: str, pool: list[dict], val: list[dict], selector, p
                                     batch_size=rollout_cfg.get("batch_size", 32))
         rows = score_groups(recs, groups)
         stats = {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in rows}
-        inputs = SelectionInputs(records=recs, stats=stats)
+        for rid in stats:
+            stats[rid].update(base_ppl.get(rid, {}))
+        inputs = SelectionInputs(records=recs, stats=stats, extra=dict(static_extra))
+        if "hidden" in selector.needs:
+            from rlselect.stats.hidden import hidden_features
+
+            inputs.hidden = hidden_features(model, tok, recs)
         if "features" in selector.needs:
             inputs.features = compute_gradient_features(model, tok, recs, rows, feat_cfg, out_dir=None)
         if "val_features" in selector.needs:

@@ -1,0 +1,108 @@
+"""A run killed with SIGKILL during rollouts, features or training resumes and ends exactly like
+an uninterrupted run (same selected ids, same final metrics)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tiny_config import TINY
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(cache: Path, run_dir: Path, results: Path, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", "rlselect.cli", *TINY, f"cache_dir={cache}", f"results_dir={results}",
+            f"hydra.run.dir={run_dir}", *overrides]
+
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def kill_when(cmd: list[str], ready, timeout: float = 300) -> None:
+    """Start `cmd`, SIGKILL it as soon as `ready()` is true; fail if it finished first."""
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            pytest.fail("the run finished before it could be killed")
+        if time.time() > deadline:
+            proc.kill()
+            pytest.fail("the kill point never came")
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def finish(cmd: list[str]) -> None:
+    subprocess.run(cmd, cwd=REPO, env=env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def fresh_cache(shared: Path, tmp: Path) -> Path:
+    """A cache holding only the session's warm-started model: every later stage is recomputed."""
+    cache = tmp / "cache"
+    if (shared / "models").exists():
+        shutil.copytree(shared / "models", cache / "models")
+    return cache
+
+
+def outcome(run_dir: Path) -> tuple[list[str], dict]:
+    result = json.loads((run_dir / "result.json").read_text())
+    return json.loads((run_dir / "selection.json").read_text())["ids"], result["metrics"]
+
+
+def shard_files(cache: Path, stage: str, pattern: str) -> list[Path]:
+    return sorted((cache / stage).glob(f"*/{pattern}")) if (cache / stage).exists() else []
+
+
+CASES = {
+    # stage: (extra overrides, kill point)
+    "rollouts": (["data.pool_size=48", "rollouts.shard_size=4"],
+                 lambda c, r: len(shard_files(c, "rollouts", "shard_*.json")) >= 2),
+    "features": (["selector=grad_norm", "features.shard_size=2", "features.batch_size=2"],
+                 lambda c, r: len(shard_files(c, "features", "shard_*.pt")) >= 2),
+    "training": (["trainer.max_steps=4", "trainer.args.save_steps=1"],
+                 lambda c, r: len(list((r / "train" / "trainer").glob("checkpoint-*"))) >= 1),
+}
+
+
+@pytest.fixture(scope="module")
+def warm_model(shared_cache_dir, tmp_path_factory):
+    """Warm-start the session's tiny model once (in-process) so the subprocesses only copy it."""
+    from tiny_config import compose_tiny
+
+    from rlselect.models import resolve_model_path
+
+    cfg = compose_tiny(shared_cache_dir, tmp_path_factory.mktemp("r"))
+    from omegaconf import OmegaConf
+
+    resolve_model_path(OmegaConf.to_container(cfg.model, resolve=True), shared_cache_dir)
+    return shared_cache_dir
+
+
+@pytest.mark.parametrize("stage", sorted(CASES))
+def test_killed_run_resumes_to_the_same_result(tmp_path, warm_model, stage):
+    extra, ready = CASES[stage]
+    cache_a = fresh_cache(warm_model, tmp_path / "a")
+    run_a = tmp_path / "a" / "run"
+    cmd_a = cli(cache_a, run_a, tmp_path / "a" / "results", *extra)
+    kill_when(cmd_a, lambda: ready(cache_a, run_a))
+    assert not (run_a / "result.json").exists()
+    finish(cmd_a)  # the rerun resumes from what the killed run left
+
+    cache_b = fresh_cache(warm_model, tmp_path / "b")
+    run_b = tmp_path / "b" / "run"
+    finish(cli(cache_b, run_b, tmp_path / "b" / "results", *extra))  # uninterrupted
+
+    ids_a, metrics_a = outcome(run_a)
+    ids_b, metrics_b = outcome(run_b)
+    assert ids_a == ids_b
+    assert metrics_a == metrics_b
