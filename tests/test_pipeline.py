@@ -70,3 +70,33 @@ def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cf
         run(cfg, tmp_path / "run")
     assert message in str(err.value)
     assert not (tmp_path / "fresh_cache").exists()  # nothing expensive started
+
+
+def test_unknown_config_key_is_named(compose_cfg):
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_cfg("trainer.args.learning_rat=1e-4")
+    assert "learning_rat" in str(err.value)
+
+
+def test_unknown_grpo_field_is_named(tmp_path):
+    from rlselect.train.grpo import build_grpo_config
+
+    with pytest.raises(ValueError) as err:
+        build_grpo_config({"use_cpu": True, "num_generation": 8}, tmp_path, 1, 0, "none")
+    assert "num_generation" in str(err.value) and "trainer.args" in str(err.value)
+
+
+def test_validation_set_without_learnable_items_is_refused():
+    from rlselect.selection import compute_validation_gradient
+
+    val = [{"id": f"v{i}", "prompt": [{"role": "user", "content": "q"}]} for i in range(3)]
+    rows = [{"id": f"v{i}", "completions": ["a", "b"], "rewards": [1.0, 1.0], "p": 1.0} for i in range(3)]
+
+    class Tok:  # rendering is all the check needs before it refuses
+        def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
+            return messages[0]["content"]
+
+    with pytest.raises(ValueError, match="validation set has no learnable items: all 3 validation groups"):
+        compute_validation_gradient(None, Tok(), val, rows, {})
