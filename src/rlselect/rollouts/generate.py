@@ -66,12 +66,14 @@ def sample_completions_vllm(model_path: str, prompts: list[str], *, G: int, temp
 
 
 def score_groups(records, groups: list[list[dict]]) -> list[dict[str, Any]]:
-    """Rewards, success rate p_i and mean length per prompt (the verifier is `math_reward`)."""
-    from rlselect.rewards import batch_math_reward
+    """Rewards, success rate p_i and mean length per prompt, with the training reward itself
+    (`trl_math_reward`: the verifier, and a coin flip for items a data regime corrupted)."""
+    from rlselect.rewards import trl_math_reward
 
     flat_c = [c["text"] for g in groups for c in g]
     flat_gold = [r["answer"] for r, g in zip(records, groups) for _ in g]
-    flat_r = batch_math_reward(flat_c, flat_gold)
+    flat_meta = [r["meta"] for r, g in zip(records, groups) for _ in g]
+    flat_r = trl_math_reward(None, flat_c, flat_gold, meta=flat_meta)
     rows, k = [], 0
     for rec, g in zip(records, groups):
         rewards = flat_r[k : k + len(g)]
