@@ -23,3 +23,15 @@ def verifier_ready():
 def shared_cache_dir(tmp_path_factory):
     """One stage cache per test session: tests composing the same model config share its warm start."""
     return tmp_path_factory.mktemp("rlselect_cache")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread for small-tensor workloads: on a 2-core machine OpenMP's spinning
+    threads slow them several-fold; restored afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -47,14 +47,7 @@ CHILD = SETUP + textwrap.dedent("""
 """)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine OpenMP's spinning threads slow these
-    small-tensor workloads several-fold; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 

@@ -18,14 +18,7 @@ QUESTIONS = ["What is 12+7?", "Tom has 3 apples and buys 5 more. How many now?",
              "What is 100-45?", "Sum the digits of 2024."]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine OpenMP's spinning threads slow these
-    small-tensor workloads several-fold; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 

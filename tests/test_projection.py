@@ -15,14 +15,7 @@ from rlselect.models.tiny import build_tiny
 from rlselect.selectors.gradalign import gradalign_scores
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine OpenMP's spinning threads slow these
-    small-tensor workloads several-fold; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 
