@@ -63,3 +63,11 @@ sweep-baselines: install
 .PHONY: tables
 tables: install
 	$(PY) -m rlselect.report all
+
+# Benchmarks (a few minutes on CPU): per-prompt gradient features vs the per-prompt loop and the
+# floor of one plain forward+backward, rollout throughput, selection overhead vs GRPO training,
+# peak memory -> results/bench/*.json and results/bench/README.md. BENCH_ARGS=--quick for seconds.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: install
+	$(PY) -m rlselect.bench $(BENCH_ARGS)

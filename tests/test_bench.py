@@ -1,0 +1,80 @@
+"""`python -m rlselect.bench --quick`: the files, their keys, and every ratio equal to its definition.
+
+No timing thresholds: a shared CI machine says nothing reliable about speed. The selection
+benchmark reuses the session's warm start (the same `model.warm_start` as tiny_config.TINY).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+SETTINGS = ("projection_off", "projection_1024")
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory, shared_cache_dir):
+    from rlselect.bench import run_all
+
+    out = tmp_path_factory.mktemp("bench")
+    results = run_all(out, quick=True, threads=1, source_cache=shared_cache_dir, demo_runs=None)
+    return out, results
+
+
+def _load(out, name):
+    return json.loads((out / f"{name}.json").read_text())
+
+
+def test_every_benchmark_writes_its_json_and_the_summary(bench):
+    out, results = bench
+    assert sorted(results) == ["gradients", "rollouts", "selection"]
+    for name in results:
+        data = _load(out, name)
+        assert data["machine"]["cpu_count"] >= 1 and data["machine"]["cpu"]
+        assert data["torch"] and len(data["loadavg_start"]) == 3 and len(data["loadavg_end"]) == 3
+        assert data["memory_method"] and data["ru_maxrss_mb"] > 0
+    readme = (out / "README.md").read_text()
+    for heading in ("Gradient features", "Rollout generation", "Selection overhead", "Memory"):
+        assert heading in readme
+
+
+def test_gradient_ratios_equal_their_definitions(bench):
+    g = _load(bench[0], "gradients")
+    assert g["setup"]["prompts"] == 4 and g["setup"]["G"] == 2 and g["setup"]["tokens"] > 0
+    for key in SETTINGS:
+        row = g[key]
+        for path in ("batched", "loop", "floor"):
+            assert row[f"{path}_s"] == min(row["repeats_s"][path]) > 0
+            assert row[f"{path}_tokens_per_s"] == pytest.approx(g["setup"]["tokens"] / row[f"{path}_s"])
+            assert {"peak_rss_mb", "rss_delta_mb"} <= set(row["memory"][path])
+        assert row["speedup_vs_loop"] == pytest.approx(row["loop_s"] / row["batched_s"])
+        assert row["ratio_to_floor"] == pytest.approx(row["batched_s"] / row["floor_s"])
+        assert row["speedup_vs_loop_cpu"] == pytest.approx(row["loop_cpu_s"] / row["batched_cpu_s"])
+        assert row["ratio_to_floor_cpu"] == pytest.approx(row["batched_cpu_s"] / row["floor_cpu_s"])
+        assert row["batched_vs_loop"]["max_rel_diff"] < 1e-3  # both paths computed the same features
+    assert g["projection_off"]["floor_s"] == g["projection_1024"]["floor_s"]  # one shared floor
+    assert g["projection_off"]["dim"] is None and g["projection_1024"]["dim"] == 1024
+
+
+def test_rollout_throughput_is_counted_from_the_completions(bench):
+    r = _load(bench[0], "rollouts")["rollouts"]
+    assert r["completions"] == 4 * 2 and r["seconds"] == min(r["repeats_s"])
+    assert r["completions_per_s"] == pytest.approx(r["completions"] / r["seconds"])
+    assert r["tokens_per_s"] == pytest.approx(r["generated_tokens"] / r["seconds"])
+
+
+def test_selection_overhead_adds_up(bench):
+    s = _load(bench[0], "selection")
+    assert s["setup"]["pool"] == 16 and s["rollouts"]["completions"] == 16 * 8
+    assert s["train"]["steps"] == 1 and s["train"]["seconds"] > 0
+    expected = {"learnalign": {"warmup_grpo", "rollouts_scoring_policy", "features", "scoring"},
+                "gradalign": {"rollouts_validation", "features", "validation_gradient", "scoring"}}
+    for name, stages in expected.items():
+        x = s[name]
+        assert stages <= set(x["stages_s"]) and x["selected"] == 4
+        assert x["total_s"] == pytest.approx(s["rollouts"]["seconds"] + x["selection_s"])
+        assert sum(v for k, v in x["stages_s"].items() if k != "rollouts") == pytest.approx(x["selection_s"], abs=0.01)
+        o = s["overhead"][name]
+        assert o["ratio_to_train"] == pytest.approx(x["total_s"] / s["train"]["seconds"])
+        assert {"peak_rss_mb", "rss_delta_mb"} <= set(x["memory"])
