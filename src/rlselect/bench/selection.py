@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rlselect.bench.common import PeakMemory, finish, header
+from rlselect.bench.common import PeakMemory, finish, header, worst_memory
 
 DEMO = ["experiment=demo", "logger=none"]
 SELECTORS = ("learnalign", "gradalign")
@@ -63,27 +63,33 @@ def compose_config(overrides: list[str]):
 
 
 class StageClock:
-    """Times the pipeline's stage functions by wrapping them for the duration of a `with` block;
-    only the outermost timed call counts (a model load inside a rollout stage is rollout time)."""
+    """Times the pipeline's stage functions (and their peak memory) by wrapping them for the
+    duration of a `with` block; only the outermost timed call counts (a model load inside a
+    rollout stage is rollout time)."""
 
     def __init__(self):
         self.phase = ""
         self.seconds: dict[str, dict[str, float]] = {}
+        self.memory: dict[str, dict[str, dict[str, float]]] = {}
         self.val_ids: set[str] = set()
         self._depth = 0
 
     def _wrap(self, label, fn):
         def timed(*args, **kwargs):
+            if self._depth:  # inside another timed stage: counted there
+                return fn(*args, **kwargs)
             name = label(*args, **kwargs) if callable(label) else label
             self._depth += 1
-            t0 = time.perf_counter()
+            mem, t0 = PeakMemory(), time.perf_counter()
             try:
-                return fn(*args, **kwargs)
+                with mem:
+                    return fn(*args, **kwargs)
             finally:
                 self._depth -= 1
-                if self._depth == 0:
-                    d = self.seconds.setdefault(self.phase, {})
-                    d[name] = d.get(name, 0.0) + time.perf_counter() - t0
+                d = self.seconds.setdefault(self.phase, {})
+                d[name] = d.get(name, 0.0) + time.perf_counter() - t0
+                m = self.memory.setdefault(self.phase, {})
+                m[name] = worst_memory([m[name], mem.as_dict()]) if name in m else mem.as_dict()
         return timed
 
     def _rollout_label(self, model_path, records, *args, **kwargs) -> str:
@@ -205,7 +211,8 @@ def bench_selection(*, overrides: list[str] | None = None, selector_overrides: d
                 records[s] = ranked
                 out[s] = {"selection_s": sel_s, "total_s": rollouts_s + sel_s,
                           "stages_s": _round({"rollouts": rollouts_s, **stages}),
-                          "selected": len(ranked), "summary": summary, "memory": mem.as_dict()}
+                          "selected": len(ranked), "summary": summary, "memory": mem.as_dict(),
+                          "stages_memory": {"rollouts": out["rollouts"]["memory"], **clock.memory.get(s, {})}}
 
         base = cfgs[SELECTORS[0]]
         pool = ctx.pool

@@ -24,6 +24,12 @@ def _mem(m: dict | None) -> str:
     return s
 
 
+def _command(command: str) -> str:
+    if command == "python -m rlselect.bench":
+        return "`make bench` (`python -m rlselect.bench`)"
+    return f"`{command}`"
+
+
 def _machine(r: dict) -> str:
     m = r.get("machine", {})
     s = f"{m.get('cpu', '?')}, {m.get('cpu_count', '?')} cores ({m.get('torch_threads', '?')} torch threads)"
@@ -117,10 +123,13 @@ def selection_md(r: dict) -> list[str]:
                      f"{_f(o['train_s'])} | {_f(o['ratio_to_train'])} | {_mem(x['memory'])} |")
     names = {k for n in ("learnalign", "gradalign") if n in r for k in r[n]["stages_s"]}
     stages = [k for k in STAGE_ORDER if k in names] + sorted(names - set(STAGE_ORDER))
-    lines += ["", "Stages (seconds):", "", "| stage | learnalign | gradalign |", "|---|---:|---:|"]
+    lines += ["", "Stages: seconds, peak RSS MB (+delta):", "",
+              "| stage | learnalign s | gradalign s | learnalign memory | gradalign memory |",
+              "|---|---:|---:|---|---|"]
     for k in stages:
-        lines.append(f"| {k} | {_f(r.get('learnalign', {}).get('stages_s', {}).get(k))} | "
-                     f"{_f(r.get('gradalign', {}).get('stages_s', {}).get(k))} |")
+        la, ga = r.get("learnalign", {}), r.get("gradalign", {})
+        lines.append(f"| {k} | {_f(la.get('stages_s', {}).get(k))} | {_f(ga.get('stages_s', {}).get(k))} | "
+                     f"{_mem(la.get('stages_memory', {}).get(k))} | {_mem(ga.get('stages_memory', {}).get(k))} |")
     ro = r["rollouts"]
     lines += ["", f"Pool rollouts: {ro['completions']:,} completions in {_f(ro['seconds'])} s "
               f"({_f(ro['completions_per_s'], 1)} completions/s), peak RSS {_mem(ro['memory'])} MB."]
@@ -142,7 +151,7 @@ def summary_markdown(results: dict[str, dict], command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Command: `{'make bench` (`' + command if command == 'python -m rlselect.bench' else command}`. Machine: {_machine(first)}; torch {first.get('torch')}, "
+        f"Command: {_command(command)}. Machine: {_machine(first)}; torch {first.get('torch')}, "
         f"transformers {first.get('transformers')}; started {first.get('started_at')}.",
         "",
         "Load average (1/5/15 min) at the start and end of each benchmark (the machine may be shared): "
