@@ -45,14 +45,14 @@ from rlselect.selectors.base import SelectionInputs, rank_by, register_selector 
 @register_selector("gradalign", needs=("rollouts", "features", "val_features"))
 def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: str = "cosine"):
     """Top cos(g_i, g_V) (or <g_i, g_V/||g_V||>): gradients aligned with the trusted validation set."""
-    scores = gradalign_scores(inputs.features.double(), inputs.val_features.double(), mode=mode)
+    scores = gradalign_scores(inputs.features, inputs.val_features, mode=mode)
     return rank_by(inputs.ids, scores.tolist(), seed)
 
 
 @register_selector("gradalign_align", needs=("rollouts", "features"))
 def select_gradalign_align(inputs: SelectionInputs, budget: int, seed: int, mode: str = "cosine"):
     """GradAlign with the pool's own mean gradient as the target (no validation set)."""
-    target = inputs.features.double().mean(0)
+    target = inputs.features.mean(0)
     if not bool(target.abs().sum() > 0):
         return rank_by(inputs.ids, [0.0] * len(inputs.ids), seed)
-    return rank_by(inputs.ids, gradalign_scores(inputs.features.double(), target, mode=mode).tolist(), seed)
+    return rank_by(inputs.ids, gradalign_scores(inputs.features, target, mode=mode).tolist(), seed)

@@ -76,7 +76,7 @@ from rlselect.selectors.base import SelectionInputs, rank_by, register_selector 
 def select_learnalign(inputs: SelectionInputs, budget: int, seed: int, use_variance: bool = True,
                       normalize: bool = True):
     """Top <z_i, mean_j z_j>, z_i = p_i(1-p_i) g_i/||g_i|| (learnable and representative)."""
-    scores = learnalign_scores(inputs.features.double(), inputs.stat("p"), use_variance=use_variance,
+    scores = learnalign_scores(inputs.features, inputs.stat("p"), use_variance=use_variance,
                                normalize=normalize)
     return rank_by(inputs.ids, scores.tolist(), seed)
 
@@ -84,5 +84,5 @@ def select_learnalign(inputs: SelectionInputs, budget: int, seed: int, use_varia
 @register_selector("learnalign_hidden", needs=("rollouts", "hidden"))
 def select_learnalign_hidden(inputs: SelectionInputs, budget: int, seed: int, use_variance: bool = True):
     """LearnAlign with mean hidden states in place of gradients (feature-similarity ablation)."""
-    scores = learnalign_scores(inputs.hidden.double(), inputs.stat("p"), use_variance=use_variance)
+    scores = learnalign_scores(inputs.hidden.float(), inputs.stat("p"), use_variance=use_variance)
     return rank_by(inputs.ids, scores.tolist(), seed)
