@@ -40,6 +40,12 @@ def stage_key(*parts: Any, length: int = 16) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
+def records_key(records: list[dict]) -> str:
+    """Digest of everything a stage's output depends on in its records: ids, prompts, gold answers
+    and meta (a data regime keeps the ids but changes rewards, questions or answers)."""
+    return stage_key([[r["id"], r["prompt"], r["answer"], r.get("meta")] for r in records], length=24)
+
+
 def _atomic(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

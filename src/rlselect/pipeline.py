@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlselect.cache import append_jsonl, atomic_write_json, read_json, stage_key
+from rlselect.cache import append_jsonl, atomic_write_json, read_json, records_key, stage_key
 
 log = logging.getLogger("rlselect")
 
@@ -64,6 +64,8 @@ def selection_summary(chosen: list[dict], stats: dict[str, dict], regime: str = 
         out["corrupted_share"] = sum(bool(r["meta"]["corrupted"]) for r in chosen) / max(1, len(chosen))
     if regime == "imbalance" and target_family:
         out["on_target_share"] = sum(r["meta"]["family"] == target_family for r in chosen) / max(1, len(chosen))
+    if regime == "low_utility":
+        out["low_utility_share"] = sum(bool(r["meta"].get("low_utility")) for r in chosen) / max(1, len(chosen))
     return out
 
 
@@ -101,7 +103,7 @@ def warmup_stage(model_path: str, pool: list[dict], cfg: DictConfig, cache_dir: 
     rng = random.Random(f"warmup-{wcfg.get('seed', 0)}")
     subset = rng.sample(pool, min(int(wcfg["size"]), len(pool)))
     trainer_cfg = {**_plain(cfg.trainer), "budget_mode": "equal_steps", "max_steps": int(wcfg["steps"])}
-    key = stage_key("warmup-v1", model_fingerprint(model_path), [r["id"] for r in subset], trainer_cfg)
+    key = stage_key("warmup-v2", model_fingerprint(model_path), records_key(subset), trainer_cfg)
     out = train_grpo(model_path, subset, trainer_cfg, Path(cache_dir) / "warmup" / key,
                      seed=int(wcfg.get("seed", 0)), report_to="none")
     return out["checkpoint"]

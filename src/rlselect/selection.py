@@ -97,7 +97,7 @@ def static_inputs(selector: Selector, pool: list[dict], val: list[dict], *, mode
     `rows` are the pool's rollouts at `model_path` (their p_i are the per-item stats). Perplexities
     are taken under the base model (the baselines' definition), gradients at the scoring policy.
     """
-    from rlselect.cache import stage_key
+    from rlselect.cache import records_key, stage_key
     from rlselect.rollouts.stage import model_fingerprint, rollout_stage
 
     stats = {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in rows}
@@ -110,7 +110,7 @@ def static_inputs(selector: Selector, pool: list[dict], val: list[dict], *, mode
 
         model, tok = load_model(model_path)
     if "features" in needs:
-        key = stage_key("features-v1", model_fingerprint(model_path), [r["id"] for r in pool],
+        key = stage_key("features-v2", model_fingerprint(model_path), records_key(pool),
                         cfg.get("rollouts"), feat_cfg)
         inputs.features = compute_gradient_features(model, tok, pool, rows, feat_cfg,
                                                     Path(cache_dir) / "features" / key)

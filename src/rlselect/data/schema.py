@@ -16,7 +16,9 @@ INSTRUCTION = "Please reason step by step, and put your final answer within \\bo
 #   family     task family (e.g. "gsm8k", "add", "countdown"): ground truth for imbalance studies
 #   corrupted  True when a data-regime transform made this item's reward ignore the response
 #   solution   reference solution text ("" when the source has none)
-META_DEFAULTS: dict[str, Any] = {"level": -1, "family": "", "corrupted": False, "solution": ""}
+#   low_utility why the item cannot teach anything ("mislabeled", "unanswerable"; "" = a clean item)
+META_DEFAULTS: dict[str, Any] = {"level": -1, "family": "", "corrupted": False, "solution": "",
+                                 "low_utility": ""}
 
 
 class DataError(ValueError):

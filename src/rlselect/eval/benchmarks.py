@@ -46,8 +46,10 @@ def data_path(benchmark: str, data_dir: str | Path | None) -> Path | None:
     return p
 
 
-def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int = 0) -> str:
+def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int = 0, family: str | None = None) -> str:
     """A short, human-readable label of where the problems come from (recorded in results)."""
+    if family:
+        return f"{describe_source(benchmark, split, data_dir, arith_seed)} [family {family}]"
     if benchmark in GENERATED:
         return f"{benchmark}:{split} (generated in code, seed {arith_seed})"
     p = data_path(benchmark, data_dir)
@@ -61,14 +63,25 @@ def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int =
     return f"hub:{benchmark}:{split}"
 
 
-def load_benchmark(benchmark: str, split: str = "test", data_dir=None, arith_seed: int = 0) -> list[dict]:
-    """Canonical records of one benchmark split (local folder, hub, or generated)."""
+def load_benchmark(benchmark: str, split: str = "test", data_dir=None, arith_seed: int = 0,
+                   family: str | None = None) -> list[dict]:
+    """Canonical records of one benchmark split (local folder, hub, or generated); `family` keeps
+    only the records whose meta.family matches (GradAlign's imbalance regime tests the target
+    family alone)."""
     from rlselect.data import load_records
 
     task_name(benchmark)  # validates the name
     if benchmark in GENERATED:
-        return load_records(benchmark, split, seed=int(arith_seed))
-    return load_records(benchmark, split, path=data_path(benchmark, data_dir))
+        records = load_records(benchmark, split, seed=int(arith_seed))
+    else:
+        records = load_records(benchmark, split, path=data_path(benchmark, data_dir))
+    if family:
+        kept = [r for r in records if r["meta"].get("family") == family]
+        if not kept:
+            found = sorted({str(r["meta"].get("family")) for r in records})
+            raise ValueError(f"eval family={family!r}: no {benchmark}:{split} problem has it; families: {found}")
+        records = kept
+    return records
 
 
 def records_digest(records: list[dict]) -> str:
@@ -88,16 +101,17 @@ def custom_dataset(
     data_dir: str | None = None,
     eval_split: str = "test",
     arith_seed: int = 0,
+    family: str | None = None,
     **_unused: Any,  # lm-eval also passes the task metadata (version, model args, ...)
 ):
     """lm-eval `custom_dataset` hook: the benchmark's records as DatasetDict {"test": Dataset}.
 
-    `data_dir`, `eval_split` and `arith_seed` come from the task metadata
+    `data_dir`, `eval_split`, `arith_seed` and `family` come from the task metadata
     (TaskManager(metadata=...) or `lm_eval --metadata '{...}'`).
     """
     import datasets
 
-    records = load_benchmark(benchmark, eval_split, data_dir=data_dir, arith_seed=arith_seed)
+    records = load_benchmark(benchmark, eval_split, data_dir=data_dir, arith_seed=arith_seed, family=family)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(records)})
 
 

@@ -246,6 +246,7 @@ def evaluate(
     tokenizer=None,
     seed: int = 0,
     arith_seed: int = 0,
+    family: str | None = None,
     split: str = "test",
     backend: str = "auto",
     dtype: str = "auto",
@@ -264,6 +265,8 @@ def evaluate(
         temperature/top_p; accuracy = mean over problems of the per-problem mean score).
     limit: first N problems only (recorded in the results, null for full runs).
     data_dir: folder with <benchmark>/<split>.jsonl; default: the dataset hub (arith: generated).
+    family: evaluate only the problems whose meta.family is this (e.g. the imbalance regime's
+        target family); None evaluates the whole split.
     output_dir: where <benchmark>_<protocol>.json (+ _samples.jsonl) go; None writes nothing.
     model_name: label recorded as `model` (default: the path, or the model's name_or_path).
     num_threads: torch CPU threads while generating (restored after); 1 is much faster for the
@@ -274,7 +277,7 @@ def evaluate(
             model, benchmarks, protocol=protocol, k=k, temperature=temperature, top_p=top_p,
             max_gen_toks=max_gen_toks, limit=limit, batch_size=batch_size, data_dir=data_dir,
             output_dir=output_dir, device=device, tokenizer=tokenizer, seed=seed,
-            arith_seed=arith_seed, split=split, backend=backend, dtype=dtype,
+            arith_seed=arith_seed, family=family, split=split, backend=backend, dtype=dtype,
             max_length=max_length, write_samples=write_samples, model_name=model_name,
             **backend_kwargs,
         )
@@ -297,7 +300,7 @@ def _torch_threads(n: int | None):
 
 def _evaluate(
     model, benchmarks, *, protocol, k, temperature, top_p, max_gen_toks, limit, batch_size,
-    data_dir, output_dir, device, tokenizer, seed, arith_seed, split, backend, dtype, max_length,
+    data_dir, output_dir, device, tokenizer, seed, arith_seed, family, split, backend, dtype, max_length,
     write_samples, model_name, **backend_kwargs,
 ) -> list[dict]:
     import lm_eval
@@ -326,7 +329,7 @@ def _evaluate(
     tm = TaskManager(
         include_path=str(TASKS_DIR),
         include_defaults=False,
-        metadata={"data_dir": data_dir_s, "eval_split": split, "arith_seed": int(arith_seed)},
+        metadata={"data_dir": data_dir_s, "eval_split": split, "arith_seed": int(arith_seed), "family": family},
     )
     tasks = tm.load(list(names.values()))["tasks"]
     for name in names.values():
@@ -372,7 +375,8 @@ def _evaluate(
                 chat_template=True,
                 seed=int(seed),
                 arith_seed=int(arith_seed) if bench == "arith" else None,
-                data_source=describe_source(bench, split, data_dir_s, arith_seed),
+                family=family,
+                data_source=describe_source(bench, split, data_dir_s, arith_seed, family),
                 batch_size=getattr(lm, "batch_size", batch_size),
                 device=str(getattr(lm, "device", device)),
                 dtype=str(getattr(getattr(lm, "model", None), "dtype", dtype)).replace("torch.", ""),

@@ -15,7 +15,8 @@ from rlselect.cache import atomic_write_bytes
 from rlselect.report import figures, tables
 from rlselect.report.records import load_runs
 
-REGIME_SHARE = {"noisy_reward": "corrupted_share", "imbalance": "on_target_share"}
+REGIME_SHARE = {"noisy_reward": "corrupted_share", "imbalance": "on_target_share",
+                "low_utility": "low_utility_share"}
 
 
 def _figures(runs: list[dict], study_dir: Path, benches: list[str]) -> list[Path]:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rlselect.cache import atomic_write_json, read_json, stage_key
+from rlselect.cache import atomic_write_json, read_json, records_key, stage_key
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def rollout_stage(model_path: str | Path, records: list[dict], cfg: dict[str, An
     Shards are written atomically; a killed run resumes from its last complete shard.
     """
     ids = [r["id"] for r in records]
-    key = stage_key("rollouts-v1", model_fingerprint(model_path), ids, cfg)
+    key = stage_key("rollouts-v2", model_fingerprint(model_path), records_key(records), cfg)
     root = Path(cache_root) / "rollouts" / key
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(ids), "cfg": cfg})

@@ -24,16 +24,16 @@ def _check(features: torch.Tensor, success_rates) -> tuple[torch.Tensor, torch.T
     return features, p
 
 
-def _weighted_vectors(features, p, use_variance: bool, normalize: bool) -> torch.Tensor:
-    """z_i = V_i u_i (or variants); zero rows and p in {0, 1} give exactly 0, never NaN."""
-    z = features
+def _row_weights(features, p, use_variance: bool, normalize: bool) -> torch.Tensor:
+    """[n] w_i with z_i = w_i phi_i: w_i = V_i / ||phi_i|| (or its ablation variants). Zero rows
+    and p in {0, 1} (when V is used) get w_i = 0 exactly, never NaN."""
+    w = torch.ones(features.shape[0], dtype=features.dtype, device=features.device)
     if normalize:
-        norms = torch.linalg.vector_norm(features, dim=1, keepdim=True)
-        z = torch.where(norms > 0, features / norms.clamp_min(torch.finfo(features.dtype).tiny),
-                        torch.zeros_like(features))
+        norms = torch.linalg.vector_norm(features, dim=1)
+        w = torch.where(norms > 0, 1.0 / norms.clamp_min(torch.finfo(features.dtype).tiny), torch.zeros_like(w))
     if use_variance:
-        z = z * (p * (1 - p)).unsqueeze(1)
-    return z
+        w = w * (p * (1 - p))
+    return w
 
 
 def learnalign_scores(features: torch.Tensor, success_rates, *, use_variance: bool = True,
@@ -42,11 +42,13 @@ def learnalign_scores(features: torch.Tensor, success_rates, *, use_variance: bo
 
     use_variance=False drops V (z_i = u_i: "w/o V", cosine to the pool's mean unit gradient);
     normalize=False keeps the raw phi_i (the raw-inner-product ablation, length-biased).
-    Rows with phi_i = 0 or p_i in {0, 1} (when V is used) score exactly 0. Computed in the
-    features' dtype; O(n d) time, O(n d) memory for z."""
+    Rows with phi_i = 0 or p_i in {0, 1} (when V is used) score exactly 0. With z_i = w_i phi_i,
+    score_i = w_i <phi_i, (1/n) sum_j w_j phi_j>: two matrix-vector products in the features'
+    dtype, O(n d) time and O(n + d) extra memory (no [n, d] copy of the features)."""
     features, p = _check(features, success_rates)
-    z = _weighted_vectors(features, p, use_variance, normalize)
-    return z @ z.mean(0)
+    w = _row_weights(features, p, use_variance, normalize)
+    mean_z = (w @ features) / features.shape[0]
+    return w * (features @ mean_z)
 
 
 def learnalign_scores_pairwise(features: torch.Tensor, success_rates, *, use_variance: bool = True,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from rlselect.cache import atomic_write_json, read_json, stage_key
+from rlselect.cache import atomic_write_json, read_json, records_key, stage_key
 
 
 class RewardRecorder(TrainerCallback):
@@ -48,7 +48,7 @@ def reward_trajectory_stage(model_path: str, pool: list[dict], trainer_cfg: dict
     from rlselect.train.grpo import steps_for_budget, train_grpo
 
     cfg = {**trainer_cfg, "budget_mode": "equal_epochs", "epochs": epochs}
-    key = stage_key("limr-v1", model_fingerprint(model_path), [r["id"] for r in pool], cfg, seed)
+    key = stage_key("limr-v2", model_fingerprint(model_path), records_key(pool), cfg, seed)
     out = Path(cache_dir) / "reward_trajectories" / key
     if (out / "trajectories.json").exists():
         return read_json(out / "trajectories.json")

@@ -106,7 +106,7 @@ def train_rounds(model_path: str, pool: list[dict], val: list[dict], selector, p
     from rlselect.cache import read_json
 
     per_round = [{k: v for k, v in read_json(p).items() if k != "ids"} for p in rounds]
-    keys = [k for k in ("mean_success_rate", "corrupted_share", "on_target_share") if per_round and k in per_round[0]]
+    keys = [k for k in ("mean_success_rate", "corrupted_share", "on_target_share", "low_utility_share") if per_round and k in per_round[0]]
     selection = {"n": keep, "rounds": per_round,
                  **{k: sum(r[k] for r in per_round) / len(per_round) for k in keys if all(r[k] is not None for r in per_round)}}
     return trained, selection
