@@ -9,7 +9,7 @@ one YAML under conf/data/.
 
 from __future__ import annotations
 
-from rlselect.data import arith, competition, dapo, gsm8k  # noqa: F401  (register loaders)
+from rlselect.data import arith, competition, dapo, gsm8k, mixture, webinstruct  # noqa: F401  (register loaders)
 from rlselect.data.io import resolve_local_file
 from rlselect.data.registry import LOADERS, get_loader
 from rlselect.data.schema import INSTRUCTION, DataError, validate_records

@@ -1,0 +1,46 @@
+"""WebInstruct-verified (TIGER-Lab/WebInstruct-verified, or a local .jsonl/.json/.parquet file):
+the large, noisy web corpus of GradAlign's low-utility regime (their pool: the unfiltered release,
+first 40k rows: `limit: 40000`).
+
+Rows need `question` and `answer`; `category` becomes meta.family. The corpus carries no ground
+truth of which rows are useless; when a column marks them (e.g. the output of a verification pass),
+name it with `low_utility_field` and truthy values become meta.low_utility = "flagged", so runs
+report the flagged share of each selection.
+"""
+
+from __future__ import annotations
+
+from rlselect.data.io import field, read_rows
+from rlselect.data.registry import register
+from rlselect.data.schema import DataError, make_record, normalise_answer_field
+
+HUB_ID = "TIGER-Lab/WebInstruct-verified"
+
+
+@register("webinstruct")
+def load_webinstruct(split: str, path=None, hub_id: str = HUB_ID, limit: int | None = None,
+                     low_utility_field: str | None = None, **kw) -> list[dict]:
+    rows, origin = read_rows(path, split, hub_id)
+    if limit is not None:
+        rows = rows[: int(limit)]
+    records = []
+    for i, row in enumerate(rows):
+        question = field(row, "question", origin, i, "problem")
+        answer = field(row, "answer", origin, i, "final_answer")
+        try:
+            answer = normalise_answer_field(answer)
+        except TypeError as exc:
+            raise DataError(f"{origin}, row {i} (id {row.get('id', i)!r}): answer {answer!r} ({exc})") from exc
+        if low_utility_field is not None and low_utility_field not in row:
+            raise DataError(f"{origin}, row {i}: missing field {low_utility_field!r} (data.kwargs.low_utility_field)")
+        flagged = bool(row.get(low_utility_field)) if low_utility_field else False
+        records.append(make_record(
+            id=f"webinstruct-{row.get('id', i)}",
+            question=str(question),
+            answer=answer,
+            source="webinstruct",
+            meta={"family": str(row.get("category") or "webinstruct").lower(),
+                  "low_utility": "flagged" if flagged else ""},
+            **kw,
+        ))
+    return records
