@@ -94,6 +94,18 @@ def fmt_cell(values: list[float], ref=None, digits: int = 1) -> str:
     return text
 
 
+
+def budget_cells(rs: list[dict], budgets: list[int], benchmark: str, pt, method: str) -> tuple[list[str], list[int]]:
+    """One 'mean ± std [paper]' cell per budget for one method's runs, and the seed count of each."""
+    cells, counts = [], []
+    for b in budgets:
+        at = [r for r in rs if r["budget"] == b]
+        vals = [accuracy(r, benchmark) for r in at]
+        pv = pt.value(method, b) if at and pt.applies(at[0], method, benchmark) else None
+        cells.append(fmt_cell(vals, pv))
+        counts.append(len(vals))
+    return cells, counts
+
 def fmt_seconds(x: float) -> str:
     return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
 
@@ -193,13 +205,7 @@ def budget_table(runs: list[dict], benchmark: str) -> tuple[str, str]:
             label = f"{label} (N={rs[0]['budget']})"
             counts = [len(vals)]
         else:
-            cells, counts = [], []
-            for b in budgets:
-                at = [r for r in rs if r["budget"] == b]
-                vals = [accuracy(r, benchmark) for r in at]
-                pv = pt.value(selector, b) if at and pt.applies(at[0], selector, benchmark) else None
-                cells.append(fmt_cell(vals, pv))
-                counts.append(len(vals))
+            cells, counts = budget_cells(rs, budgets, benchmark, pt, selector)
         rows.append([label, seeds_cell(counts)] + cells + cost_cells(rs))
 
     caption = (f"{benchmark} test accuracy (%, {protocol(runs, benchmark)}) by method and budget N: mean ± std "
@@ -282,13 +288,7 @@ def ablation_table(runs: list[dict], benchmark: str) -> tuple[str, str]:
     for k in keys:
         rs = groups[k]
         label = f"{paper.ABLATION_LABELS[k]} [{k}]" if k in paper.ABLATION_LABELS else k
-        cells, counts = [], []
-        for b in budgets:
-            at = [r for r in rs if r["budget"] == b]
-            vals = [accuracy(r, benchmark) for r in at]
-            pv = pt.value(k, b) if at and pt.applies(at[0], k, benchmark) else None
-            cells.append(fmt_cell(vals, pv))
-            counts.append(len(vals))
+        cells, counts = budget_cells(rs, budgets, benchmark, pt, k)
         rows.append([label, seeds_cell(counts)] + cells)
     caption = (f"Ablation: {benchmark} test accuracy (%, {protocol(runs, benchmark)}) by variant and budget N, "
                f"mean ± std over seeds; paper = {pt.source}")
