@@ -211,3 +211,15 @@ def test_cli_main_on_fixture_dir(gsm8k_study, noisy_study, capsys):
     assert (gsm8k_study / "tables.md").exists() and (results / "noisy" / "tables.tex").exists()
     with pytest.raises(SystemExit):
         main(["bogus=1"])
+
+
+def test_low_utility_study_gets_its_share_table_and_bars(tmp_path):
+    recs = [record(sel, 64, seed, 0.3, study="lu", data="arith", regime="low_utility",
+                   selection={"n": 64, "mean_success_rate": 0.4, "low_utility_share": share})
+            for sel, share in (("random", 0.5), ("gradalign", 0.2)) for seed in range(3)]
+    write_runs(tmp_path / "results" / "lu" / "runs.jsonl", recs)
+    names = {f.name for f in build.build_study(tmp_path / "results" / "lu")}
+    assert "low_utility_share_bars.png" in names
+    md = (tmp_path / "results" / "lu" / "tables.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| gradalign"))
+    assert pm([0.2] * 3) in row and "low-utility share" in md
