@@ -61,6 +61,7 @@ def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Pa
             by_method[r["selector"]][r["budget"]].append(accuracy(r, benchmark))
     colors = _colors(by_method)
     pt = paper.LEARNALIGN_GSM8K
+    paper_shown = False
     for method in sorted(by_method, key=method_rank):
         xs = sorted(by_method[method])
         stats = [mean_std(by_method[method][x]) for x in xs]
@@ -70,6 +71,7 @@ def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Pa
         if pt.applies(ref, method, benchmark):
             pxs = [x for x in xs if pt.value(method, x) is not None]
             ax.scatter(pxs, [pt.value(method, x) for x in pxs], marker="x", color=colors[method])
+            paper_shown = paper_shown or bool(pxs)
     base = base_values(runs, benchmark)
     if base:
         ax.axhline(mean_std(base)[0], color="black", linestyle="--", linewidth=1, label="base (no RL)")
@@ -81,7 +83,8 @@ def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Pa
         budgets = sorted({x for per in by_method.values() for x in per})
         ax.set_xticks(budgets, [str(b) for b in budgets])
         ax.minorticks_off()
-        ax.legend(fontsize=8, title="x = paper", title_fontsize=8)
+        ax.legend(fontsize=8, title="mean ± std over seeds" + ("; x = paper" if paper_shown else ""),
+                  title_fontsize=8)
     else:
         _empty(ax, "no budget sweep in these runs")
     return _save(fig, path)
