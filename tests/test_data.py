@@ -247,9 +247,9 @@ def test_arith_answers_are_the_true_results_and_meta_is_complete():
     families, levels = set(), set()
     for r in recs:
         meta = r["meta"]
-        assert set(meta) == {"level", "family", "corrupted", "solution"}
+        assert set(meta) == {"level", "family", "corrupted", "solution", "low_utility"}
         assert meta["family"] in FAMILIES and meta["level"] in LEVEL_MAX
-        assert meta["corrupted"] is False
+        assert meta["corrupted"] is False and meta["low_utility"] == ""
         families.add(meta["family"])
         levels.add(meta["level"])
         result, ops = check_solution(meta["solution"])
@@ -291,7 +291,7 @@ def test_load_returns_a_dataset_with_the_canonical_columns():
     row = ds[0]
     assert isinstance(row["id"], str) and isinstance(row["answer"], str)
     assert row["prompt"][0]["role"] == "user"
-    assert set(row["meta"]) == {"level", "family", "corrupted", "solution"}
+    assert set(row["meta"]) == {"level", "family", "corrupted", "solution", "low_utility"}
 
 
 def test_load_from_a_local_file(tmp_path):
