@@ -165,3 +165,19 @@ def test_projection_memory_independent_of_P_times_d():
     assert P * 2048 * 4 > psutil.virtual_memory().total
     growth = _peak_growth(model, tok, 2048)
     assert growth < 300e6, f"peak RSS growth {growth / 1e6:.0f} MB"
+
+
+def test_buffered_projection_equals_projecting_each_batch(pool):
+    """The projection buffer (one pass over Gamma for many prompts) changes no feature: no buffer,
+    a buffer smaller than one batch's gradients (flushes mid-batch) and the default all agree
+    with projecting the exact features."""
+    model, tok, (P, C, A), _ = pool
+    proj = JLProjection(256, seed=2)
+    exact = policy_gradients(model, tok, P, C, A, batch_size=8)
+    want = proj.project_concat(exact, param_layout(model, "all"))
+    for buffer_mb in (0, 0.5, 128):
+        phi = policy_gradients(model, tok, P, C, A, projection=proj, batch_size=8, projection_buffer_mb=buffer_mb)
+        assert torch.allclose(phi, want, rtol=1e-4, atol=1e-5 * want.abs().max().item()), buffer_mb
+    val = validation_gradient(model, tok, P[:8], C[:8], A[:8], projection=proj, projection_buffer_mb=0.5)
+    val0 = validation_gradient(model, tok, P[:8], C[:8], A[:8], projection=proj, projection_buffer_mb=0)
+    assert torch.allclose(val, val0, rtol=1e-4, atol=1e-6)

@@ -51,8 +51,11 @@ def feature_kwargs(feat_cfg: dict) -> dict[str, Any]:
     proj = feat_cfg.get("projection") or {}
     projection = JLProjection(dim=int(proj["dim"]), seed=int(proj.get("seed", 0)), kind=proj.get("kind", "rademacher")) \
         if proj.get("dim") else None
-    return dict(params=feat_cfg.get("params", "all"), token_agg=feat_cfg.get("token_agg", "seq_mean"),
-                projection=projection, batch_size=int(feat_cfg.get("batch_size", 8)))
+    kwargs = dict(params=feat_cfg.get("params", "all"), token_agg=feat_cfg.get("token_agg", "seq_mean"),
+                  projection=projection, batch_size=int(feat_cfg.get("batch_size", 8)))
+    if proj.get("buffer_mb") is not None:
+        kwargs["projection_buffer_mb"] = float(proj["buffer_mb"])
+    return kwargs
 
 
 def compute_gradient_features(model, tokenizer, records, rows, feat_cfg: dict, out_dir: Path | None):

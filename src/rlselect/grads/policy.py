@@ -43,19 +43,51 @@ class _ExactSink:
             self.out[r, off:off + numel] += g[k]
 
 
-class _ProjSink:
-    """Projects each parameter's per-prompt gradients as soon as they are complete."""
+# Per-prompt gradients held before one projection pass (MiB): the projection's memory is this
+# buffer plus one Gamma block, whatever P x d is.
+DEFAULT_PROJECTION_BUFFER_MB = 128
 
-    def __init__(self, n: int, projection: JLProjection):
-        self.proj = projection
-        self.out = torch.zeros(n, projection.dim)
+
+class _ProjSink:
+    """Projects per-prompt gradients, buffered: each parameter's rows wait (on their device) until
+    `buffer_bytes` of gradients are held, then every parameter's rows are projected in one pass
+    over its Gamma blocks. Generating and reading Gamma (P x d numbers) is the projection's cost,
+    so one pass for many prompts beats one pass per backward batch; memory stays bounded by the
+    buffer, independent of P x d. buffer_bytes=0 projects each batch at once."""
+
+    def __init__(self, n: int, projection: JLProjection, buffer_bytes: int = 0):
+        self.proj, self.buffer_bytes = projection, int(buffer_bytes)
+        self._out = torch.zeros(n, projection.dim)
+        self._pending: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self._held = 0
 
     def add(self, rows: torch.Tensor, name: str, g: torch.Tensor):
-        self.out.index_add_(0, rows, self.proj.project_flat(name, g.reshape(len(rows), -1)).cpu())
+        g = g.reshape(len(rows), -1).detach()
+        nbytes = g.numel() * g.element_size()
+        if self._held and self._held + nbytes > self.buffer_bytes:
+            self.flush()
+        self._pending.setdefault(name, []).append((rows, g))
+        self._held += nbytes
+        if self._held > self.buffer_bytes:
+            self.flush()
+
+    def flush(self):
+        for name, parts in self._pending.items():
+            rows = torch.cat([r for r, _ in parts])
+            grads = parts[0][1] if len(parts) == 1 else torch.cat([g for _, g in parts])
+            self._out.index_add_(0, rows, self.proj.project_flat(name, grads).cpu())
+        self._pending, self._held = {}, 0
+
+    @property
+    def out(self) -> torch.Tensor:
+        self.flush()
+        return self._out
 
 
-def _sink(n, model, params, projection):
-    return _ProjSink(n, projection) if projection is not None else _ExactSink(n, param_layout(model, params))
+def _sink(n, model, params, projection, buffer_mb: float = 0):
+    if projection is None:
+        return _ExactSink(n, param_layout(model, params))
+    return _ProjSink(n, projection, int(buffer_mb * 2**20))
 
 
 def model_parts(model):
@@ -148,22 +180,25 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
 
 def policy_gradients(model, tokenizer, prompts, completions, advantages, *, params="all",
                      token_agg="seq_mean", projection: JLProjection | None = None,
-                     batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
+                     batch_size: int = 16, append_eos: bool = False,
+                     projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB) -> torch.Tensor:
     """[n_prompts, dim] float32 CPU: row i = g_i (exact, flattened over the selected parameters
     in named_parameters() order; dim = P) or its projection Gamma^T g_i (dim = projection.dim).
 
     prompts: templated strings; completions[i] / advantages[i]: the G_i rollouts of prompt i and
     their advantages A_ij. Rows of prompts with no learning signal (all A_ij = 0) are exactly 0.
     batch_size prompts share one forward and one backward (per-example grads via hooks).
+    projection_buffer_mb: per-prompt gradients held before one projection pass (see _ProjSink).
     """
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
-    sink = _sink(len(prompts), model, params, projection)
+    sink = _sink(len(prompts), model, params, projection, projection_buffer_mb)
     return _run_batched(model, tokenizer, groups, sink, params, batch_size)
 
 
 def validation_gradient(model, tokenizer, prompts, completions, advantages, *, params="all",
                         token_agg="seq_mean", projection: JLProjection | None = None,
-                        batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
+                        batch_size: int = 16, append_eos: bool = False,
+                        projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB) -> torch.Tensor:
     """1-D: g_V = (1/n_val) sum_i g_i, one aggregate policy gradient over all validation rollouts
     (the gradient of the mean over validation prompts of J_i; groups with equal rewards count in
     n_val but add 0). Same parameters and projection as the features. Not normalised: the
@@ -171,17 +206,19 @@ def validation_gradient(model, tokenizer, prompts, completions, advantages, *, p
     n = len(prompts)
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos,
                           scale=1.0 / max(n, 1))
-    sink = _sink(1, model, params, projection)
+    sink = _sink(1, model, params, projection, projection_buffer_mb)
     return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=True)[0]
 
 
 def policy_gradients_loop(model, tokenizer, prompts, completions, advantages, *, params="all",
                           token_agg="seq_mean", projection: JLProjection | None = None,
-                          batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
+                          batch_size: int = 16, append_eos: bool = False,
+                          projection_buffer_mb: float = 0) -> torch.Tensor:
     """Reference for policy_gradients: per prompt, one plain forward of its group through the
-    full model (right-padded + attention mask) and one torch.autograd.grad of J_i.
-    batch_size is accepted for signature compatibility and ignored."""
-    del batch_size
+    full model (right-padded + attention mask) and one torch.autograd.grad of J_i, projected on
+    its own. batch_size and projection_buffer_mb are accepted for signature compatibility and
+    ignored."""
+    del batch_size, projection_buffer_mb
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
     selected = select_parameters(model, params)
     dim = projection.dim if projection is not None else sum(p.numel() for _, p in selected)
