@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from rlselect.selectors.base import all_finite
+
 MODES = ("cosine", "dot")
 
 
@@ -24,7 +26,7 @@ def gradalign_scores(features: torch.Tensor, val_gradient: torch.Tensor, mode: s
     v = torch.as_tensor(val_gradient).to(device=features.device, dtype=features.dtype).reshape(-1)
     if v.shape[0] != features.shape[1]:
         raise ValueError(f"val_gradient has {v.shape[0]} dims, features have {features.shape[1]}")
-    if not (bool(torch.isfinite(features).all()) and bool(torch.isfinite(v).all())):
+    if not (all_finite(features) and all_finite(v)):
         raise ValueError("features or val_gradient contain NaN or inf")
     vn = torch.linalg.vector_norm(v)
     if not vn > 0:

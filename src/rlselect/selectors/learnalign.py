@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from rlselect.selectors.base import all_finite
+
 
 def _check(features: torch.Tensor, success_rates) -> tuple[torch.Tensor, torch.Tensor]:
     if features.dim() != 2:
@@ -17,7 +19,7 @@ def _check(features: torch.Tensor, success_rates) -> tuple[torch.Tensor, torch.T
     p = torch.as_tensor(success_rates, dtype=features.dtype, device=features.device).reshape(-1)
     if p.shape[0] != features.shape[0]:
         raise ValueError(f"{features.shape[0]} feature rows but {p.shape[0]} success rates")
-    if not bool(torch.isfinite(features).all()):
+    if not all_finite(features):
         raise ValueError("features contain NaN or inf")
     if not bool(((p >= 0) & (p <= 1)).all()):
         raise ValueError("success rates must lie in [0, 1]")
