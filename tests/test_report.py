@@ -223,3 +223,18 @@ def test_low_utility_study_gets_its_share_table_and_bars(tmp_path):
     md = (tmp_path / "results" / "lu" / "tables.md").read_text()
     row = next(line for line in md.splitlines() if line.startswith("| gradalign"))
     assert pm([0.2] * 3) in row and "low-utility share" in md
+
+
+def test_regime_table_names_the_tested_family_and_the_regime_setting(tmp_path):
+    recs = []
+    for sel in ("random", "gradalign"):
+        for seed in range(2):
+            r = record(sel, 32, seed, 0.35, study="imb", data="arith", regime="imbalance", benches=("arith",),
+                       selection={"n": 32, "mean_success_rate": 0.3, "on_target_share": 0.2})
+            r["metrics"]["arith"]["family"] = "two_step"
+            r["regime_params"] = {"target_family": "two_step", "target_share": 0.1}
+            recs.append(r)
+    write_runs(tmp_path / "results" / "imb" / "runs.jsonl", recs)
+    md, _ = tables.noisy_table(load_runs(tmp_path / "results" / "imb" / "runs.jsonl"), "arith")
+    assert "arith [two_step] accuracy (%)" in md
+    assert "target_family two_step" in md and "on the two_step problems only" in md

@@ -87,7 +87,7 @@ def evaluate_stage(model_path: str, eval_cfg: dict, out_dir: Path, cache_dir: Pa
 
 def _metrics(results: list[dict]) -> dict[str, dict]:
     return {
-        r["benchmark"]: {k: r.get(k) for k in ("accuracy", "stderr", "protocol", "k", "n_problems", "limit")}
+        r["benchmark"]: {k: r.get(k) for k in ("accuracy", "stderr", "protocol", "k", "n_problems", "limit", "family")}
         for r in results
     }
 
@@ -263,6 +263,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
         "model": _plain(cfg.model).get("name"),
         "data": ctx.data_cfg["name"],
         "regime": ctx.regime,
+        "regime_params": dict(ctx.data_cfg.get("regime_params") or {}),
         "metrics": _metrics(after),
         "base_metrics": _metrics(base),
         "selection": selection,

@@ -307,7 +307,9 @@ def noisy_table(runs: list[dict], benchmark: str, share: str = "corrupted_share"
     for r in runs:
         groups[(r["selector"], r["schedule"], _budget_key(r, multi_budget))].append(r)
     what = "corrupted" if share == "corrupted_share" else share.removesuffix("_share").replace("_", "-")
-    header = ["method", "seeds", f"{what} share of selected (%)", f"{benchmark} accuracy (%)"]
+    families = {r["metrics"][benchmark].get("family") for r in runs} - {None}
+    tested = f"{benchmark} [{', '.join(sorted(families))}]" if families else benchmark
+    header = ["method", "seeds", f"{what} share of selected (%)", f"{tested} accuracy (%)"]
     rows = []
     base = base_values(runs, benchmark)
     if base:
@@ -321,8 +323,11 @@ def noisy_table(runs: list[dict], benchmark: str, share: str = "corrupted_share"
         accs = [accuracy(r, benchmark) for r in rs]
         rows.append([label, seeds_cell([len(rs)]), fmt_cell(shares, ref), fmt_cell(accs)])
     regime = runs[0].get("regime", "?") if runs else "?"
-    caption = (f"Regime {regime}: {what} share of the selected prompts (rounds: mean over rounds) and final "
-               f"{benchmark} test accuracy ({protocol(runs, benchmark)}), mean ± std over seeds")
+    params = runs[0].get("regime_params") if runs else None
+    setting = f" ({', '.join(f'{k} {v}' for k, v in sorted(params.items()))})" if params else ""
+    only = f" on the {', '.join(sorted(families))} problems only" if families else ""
+    caption = (f"Regime {regime}{setting}: {what} share of the selected prompts (rounds: mean over rounds) and "
+               f"final {benchmark} test accuracy{only} ({protocol(runs, benchmark)}), mean ± std over seeds")
     if share == "corrupted_share" and regime == "noisy_reward":
         caption += (f"; paper = GradAlign's qualitative report at {paper.GRADALIGN_NOISY_FRACTION:.0%} corrupted "
                     f"rewards (its models, not ours)")
