@@ -119,3 +119,14 @@ def test_rollout_stage_does_not_reuse_clean_rewards_for_a_noisy_pool(compose_cfg
     assert [r["completions"] for r in a] == [r["completions"] for r in b]  # same seeded samples
     # every completion is rescored by a coin flip in the noisy pool: the rewards cannot all match
     assert [r["rewards"] for r in a] != [r["rewards"] for r in b]
+
+
+def test_wrong_answers_differ_from_the_gold_for_any_answer_text():
+    import random
+
+    from rlselect.data.regimes import _wrong_answer
+
+    rng = random.Random(0)
+    for gold in ["7", "0", "-3", "2.5", "1e3", "nan", "inf", "\\frac{1}{2}", "x^2"]:
+        wrong = _wrong_answer(gold, rng)
+        assert wrong != gold and wrong.strip()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
 
@@ -52,6 +53,8 @@ def _wrong_answer(answer: str, rng: random.Random) -> str:
     try:
         value = float(answer)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value):  # expressions, and "inf"/"nan" strings
         return f"{answer} + 1"
     shifted = value + rng.choice([-1, 1]) * rng.randint(1, max(3, int(abs(value)) // 2 + 1))
     return str(int(shifted)) if shifted == int(shifted) else str(shifted)
