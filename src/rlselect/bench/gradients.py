@@ -7,9 +7,7 @@ For n arith prompts x G completions sampled from the model:
   floor    `floor_forward_backward`: one ordinary batched forward + backward of sum_i J_i over the
            same tokens and batches into the summed .grad, logits only where completion tokens are
            predicted, as the batched path and TRL's GRPO compute them (what one GRPO step's
-           forward+backward costs; no per-example work). `grads.bench.plain_forward_backward`
-           differs only in taking logits at every position (the same with a 259-token vocabulary,
-           not with Qwen's 151,936).
+           forward+backward costs; no per-example work).
 Each with projection off (exact [n, P] features) and with a JL projection to `dim` dimensions
 (JLProjection as the pipeline builds it: Gamma regenerated block by block on every use). All
 paths run interleaved in one process, best of `repeats`.

@@ -63,12 +63,9 @@ class _ProjSink:
 
     def add(self, rows: torch.Tensor, name: str, g: torch.Tensor):
         g = g.reshape(len(rows), -1).detach()
-        nbytes = g.numel() * g.element_size()
-        if self._held and self._held + nbytes > self.buffer_bytes:
-            self.flush()
         self._pending.setdefault(name, []).append((rows, g))
-        self._held += nbytes
-        if self._held > self.buffer_bytes:
+        self._held += g.numel() * g.element_size()
+        if self._held >= self.buffer_bytes:  # held memory: at most the buffer plus one gradient
             self.flush()
 
     def flush(self):
@@ -212,13 +209,11 @@ def validation_gradient(model, tokenizer, prompts, completions, advantages, *, p
 
 def policy_gradients_loop(model, tokenizer, prompts, completions, advantages, *, params="all",
                           token_agg="seq_mean", projection: JLProjection | None = None,
-                          batch_size: int = 16, append_eos: bool = False,
-                          projection_buffer_mb: float = 0) -> torch.Tensor:
+                          batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
     """Reference for policy_gradients: per prompt, one plain forward of its group through the
     full model (right-padded + attention mask) and one torch.autograd.grad of J_i, projected on
-    its own. batch_size and projection_buffer_mb are accepted for signature compatibility and
-    ignored."""
-    del batch_size, projection_buffer_mb
+    its own. batch_size is accepted for signature compatibility and ignored."""
+    del batch_size
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
     selected = select_parameters(model, params)
     dim = projection.dim if projection is not None else sum(p.numel() for _, p in selected)

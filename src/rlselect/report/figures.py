@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from rlselect.cache import atomic_write_bytes
 from rlselect.report import paper
 from rlselect.report.records import mean_std
-from rlselect.report.tables import accuracy, base_values, method_rank, plain_runs
+from rlselect.report.tables import accuracy, base_values, method_rank, plain_runs, share_label
 
 PALETTE = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
            "tab:gray", "tab:olive", "tab:cyan"]
@@ -131,7 +131,7 @@ def reward_curves(runs: list[dict], path: str | Path) -> Path:
 
 
 def corrupted_share_per_round(runs: list[dict], path: str | Path, share: str = "corrupted_share") -> Path:
-    what = share.removesuffix("_share").replace("_", "-")
+    what = share_label(share)
     fig, ax = _new(f"{what} share of the selected prompts per round", "round", f"{what} share (%)")
     per: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in plain_runs(runs):
@@ -156,7 +156,7 @@ def corrupted_share_per_round(runs: list[dict], path: str | Path, share: str = "
 
 
 def corrupted_share_bars(runs: list[dict], path: str | Path, share: str = "corrupted_share") -> Path:
-    what = share.removesuffix("_share").replace("_", "-")
+    what = share_label(share)
     fig, ax = _new(f"{what} share of the selected set (static selection)", "method", f"{what} share (%)")
     per: dict[str, list[float]] = defaultdict(list)
     for r in plain_runs(runs):

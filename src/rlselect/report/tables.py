@@ -295,6 +295,11 @@ def ablation_table(runs: list[dict], benchmark: str) -> tuple[str, str]:
     return render(caption, header, rows, f"ablation-{benchmark}")
 
 
+def share_label(share: str) -> str:
+    """'corrupted_share' -> 'corrupted', 'low_utility_share' -> 'low-utility' (tables, figures)."""
+    return share.removesuffix("_share").replace("_", "-")
+
+
 def noisy_table(runs: list[dict], benchmark: str, share: str = "corrupted_share") -> tuple[str, str]:
     """Per method: share of the selected set that is corrupted (or on target) and final accuracy.
 
@@ -306,7 +311,7 @@ def noisy_table(runs: list[dict], benchmark: str, share: str = "corrupted_share"
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in runs:
         groups[(r["selector"], r["schedule"], _budget_key(r, multi_budget))].append(r)
-    what = "corrupted" if share == "corrupted_share" else share.removesuffix("_share").replace("_", "-")
+    what = share_label(share)
     families = {r["metrics"][benchmark].get("family") for r in runs} - {None}
     tested = f"{benchmark} [{', '.join(sorted(families))}]" if families else benchmark
     header = ["method", "seeds", f"{what} share of selected (%)", f"{tested} accuracy (%)"]
