@@ -4,47 +4,63 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export PYTHONPATH := $(CURDIR)/src
 export HYDRA_FULL_ERROR ?= 1
-# No hub on offline machines: never wait on the network for models or datasets.
-export HF_HUB_OFFLINE ?= 1
-export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# The embedded targets never wait on the network for models or datasets; the paper targets may
+# use the hub (set HF_HUB_OFFLINE=1 yourself to forbid it).
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: install demo test test-all
+.PHONY: install demo test test-unit test-all quality format
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+# The pinned lock, then the project itself in editable mode (the `rlselect` command; no PYTHONPATH).
+$(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The offline embedded pipeline on CPU: warm-start the tiny model, then for each selector and seed
 # rollouts -> selection -> TRL GRPO -> lm-eval evaluation, then the summary table.
 demo: install
-	$(PY) -m rlselect.cli -m experiment=demo
-	$(PY) -m rlselect.report study=demo
+	$(OFFLINE) $(VENV)/bin/rlselect -m experiment=demo
+	$(OFFLINE) $(PY) -m rlselect.report study=demo
 
-# Fast CPU tests (the `slow` and `gpu` markers are excluded; `make test-all` runs slow ones too).
+# CPU tests: unit tests (tests/unit, seconds each) then integration tests (tests/integration:
+# pipeline runs, subprocess kills). The `slow` and `gpu` markers are excluded; `make test-all`
+# runs the slow ones too.
 test: install
-	$(PY) -m pytest -q -m "not slow and not gpu" tests
+	$(OFFLINE) $(PY) -m pytest -q -m "not slow and not gpu" tests/unit tests/integration
+
+test-unit: install
+	$(OFFLINE) $(PY) -m pytest -q -m "not slow and not gpu" tests/unit
 
 test-all: install
-	$(PY) -m pytest -q -m "not gpu" tests
+	$(OFFLINE) $(PY) -m pytest -q -m "not gpu" tests
+
+# Lint, format check and types (CI runs this before the tests); `make format` fixes what it can.
+quality: install
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy src/rlselect/selectors src/rlselect/grads src/rlselect/selection.py
+
+format: install
+	$(VENV)/bin/ruff check --fix src tests
+	$(VENV)/bin/ruff format src tests
 
 # LearnAlign's GSM8K table on a GPU machine (Qwen2.5-1.5B-Instruct). DRY_RUN=1 prints the plan.
 .PHONY: reproduce-gsm8k
 reproduce-gsm8k: install
 ifeq ($(DRY_RUN),1)
-	$(PY) -m rlselect.plan experiment=reproduce_gsm8k
-	$(PY) -m rlselect.plan experiment=reproduce_gsm8k selector=full hydra.sweeper.params.selector=full hydra.sweeper.params.budget=7473
+	$(PY) -m rlselect.plan experiment=reproduce_gsm8k $(ARGS)
+	$(PY) -m rlselect.plan experiment=reproduce_gsm8k selector=full hydra.sweeper.params.selector=full hydra.sweeper.params.budget=7473 $(ARGS)
 else
-	$(PY) -m rlselect.plan --check-gpu experiment=reproduce_gsm8k
-	$(PY) -m rlselect.cli experiment=reproduce_gsm8k
-	$(PY) -m rlselect.cli experiment=reproduce_gsm8k hydra.sweeper.params.selector=full hydra.sweeper.params.budget=7473
+	$(PY) -m rlselect.plan --check-gpu experiment=reproduce_gsm8k $(ARGS)
+	$(VENV)/bin/rlselect experiment=reproduce_gsm8k $(ARGS)
+	$(VENV)/bin/rlselect experiment=reproduce_gsm8k hydra.sweeper.params.selector=full hydra.sweeper.params.budget=7473 $(ARGS)
 	$(PY) -m rlselect.report study=reproduce_gsm8k
 endif
 
@@ -56,13 +72,13 @@ SEEDS ?= 0,1,2
 ARGS ?=
 .PHONY: sweep-baselines
 sweep-baselines: install
-	$(PY) -m rlselect.cli -m study=sweep_baselines selector=$(SELECTORS) budget=$(BUDGETS) seed=$(SEEDS) $(ARGS)
+	$(VENV)/bin/rlselect -m study=sweep_baselines selector=$(SELECTORS) budget=$(BUDGETS) seed=$(SEEDS) $(ARGS)
 	$(PY) -m rlselect.report study=sweep_baselines
 
 # Paper-layout tables (Markdown + LaTeX) and figures for every study under results/.
 .PHONY: tables
 tables: install
-	$(PY) -m rlselect.report all
+	$(OFFLINE) $(PY) -m rlselect.report all
 
 # Benchmarks (a few minutes on CPU): per-prompt gradient features vs the per-prompt loop and the
 # floor of one plain forward+backward, rollout throughput, selection overhead vs GRPO training,
@@ -70,4 +86,4 @@ tables: install
 BENCH_ARGS ?=
 .PHONY: bench
 bench: install
-	$(PY) -m rlselect.bench $(BENCH_ARGS)
+	$(OFFLINE) $(PY) -m rlselect.bench $(BENCH_ARGS)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: takes more than a few seconds (make test-all)")
-    config.addinivalue_line("markers", "gpu: needs a CUDA device")
+import torch
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +34,11 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rngs():
+    """Every test starts from the same global RNG state, whatever ran before it."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)

@@ -9,14 +9,19 @@ import pytest
 import torch
 import yaml
 
-from rlselect.selectors import grad_norm, perplexity as ppl_selectors, token_length  # noqa: F401  (register)
+from rlselect.selectors import grad_norm, token_length  # noqa: F401  (register)
 from rlselect.selectors.base import SelectionInputs, get_selector
 from rlselect.stats import perplexity as ppl_stage
 from rlselect.stats.perplexity import perplexities, perplexity_stage, reference_text
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "selector"
-SMALL = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-         "num_attention_heads": 2, "num_key_value_heads": 1}
+SMALL = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -53,6 +58,7 @@ def batched(tiny, records):
 
 # ---------------------------------------------------------------- the perplexity stage
 
+
 def test_reference_text(records):
     assert reference_text(records[0]) == records[0]["answer"]
     assert reference_text(records[1]) == records[1]["meta"]["solution"]
@@ -80,8 +86,9 @@ def test_matches_plain_lm_loss(batched, tiny, records):
     """ppl_cond = exp(HF's own masked LM loss on prompt + solution); ppl_uncond with BOS prepended."""
     model, tok = tiny
     rec = records[2]
-    p = tok(tok.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True),
-            add_special_tokens=False)["input_ids"]
+    p = tok(
+        tok.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True), add_special_tokens=False
+    )["input_ids"]
     s = tok(reference_text(rec), add_special_tokens=False)["input_ids"]
     with torch.no_grad():
         cond = model(input_ids=torch.tensor([p + s]), labels=torch.tensor([[-100] * len(p) + s])).loss
@@ -129,7 +136,7 @@ def test_stage_caches(tmp_path, tiny, records, batched, monkeypatch):
         raise AssertionError("recomputed although cached")
 
     monkeypatch.setattr(ppl_stage, "perplexities", boom)
-    again = perplexity_stage("tiny-test-model", records, tmp_path)   # no model: must not load one
+    again = perplexity_stage("tiny-test-model", records, tmp_path)  # no model: must not load one
     assert again == first
     # A different reference text is a different key (and would recompute).
     changed = [{**records[0], "meta": {**records[0]["meta"], "solution": "other"}}] + records[1:]
@@ -139,9 +146,12 @@ def test_stage_caches(tmp_path, tiny, records, batched, monkeypatch):
 
 # ---------------------------------------------------------------- the selectors
 
+
 def _recs(n):
-    return [{"id": f"q{i}", "question": "q", "answer": str(i), "prompt": [],
-             "source": "t", "meta": {"solution": ""}} for i in range(n)]
+    return [
+        {"id": f"q{i}", "question": "q", "answer": str(i), "prompt": [], "source": "t", "meta": {"solution": ""}}
+        for i in range(n)
+    ]
 
 
 def _is_perm(out, inputs):
@@ -151,7 +161,7 @@ def _is_perm(out, inputs):
 def test_token_length_reference_from_records():
     recs = _recs(4)
     for r, sol in zip(recs, ["aa", "aaaa", "", "a"]):
-        r["meta"] = {"solution": sol}          # q2 falls back to its answer "2" (1 char)
+        r["meta"] = {"solution": sol}  # q2 falls back to its answer "2" (1 char)
     inputs = SelectionInputs(records=recs)
     out = get_selector("token_length")(inputs, 2, 0)
     assert out[:2] == ["q1", "q0"] and _is_perm(out, inputs)
@@ -160,8 +170,11 @@ def test_token_length_reference_from_records():
 
 def test_token_length_prefers_ref_tokens_and_rollouts():
     recs = _recs(3)
-    stats = {"q0": {"ref_tokens": 5, "mean_len": 1.0}, "q1": {"ref_tokens": 9, "mean_len": 30.0},
-             "q2": {"ref_tokens": 1, "mean_len": 50.0}}
+    stats = {
+        "q0": {"ref_tokens": 5, "mean_len": 1.0},
+        "q1": {"ref_tokens": 9, "mean_len": 30.0},
+        "q2": {"ref_tokens": 1, "mean_len": 50.0},
+    }
     inputs = SelectionInputs(records=recs, stats=stats)
     assert get_selector("token_length")(inputs, 3, 0) == ["q1", "q0", "q2"]
     assert get_selector("token_length")(inputs, 3, 0, source="rollouts") == ["q2", "q1", "q0"]
@@ -206,9 +219,9 @@ def test_ties_broken_by_seed(name):
     sel = get_selector(name)
     a, b, c = sel(inputs, 4, 1), sel(inputs, 4, 1), sel(inputs, 4, 2)
     assert _is_perm(a, inputs)
-    assert a == b                      # deterministic for a seed
-    assert a != c                      # a different seed reorders ties
-    assert a != inputs.ids             # ties are not broken by pool position
+    assert a == b  # deterministic for a seed
+    assert a != c  # a different seed reorders ties
+    assert a != inputs.ids  # ties are not broken by pool position
 
 
 @pytest.mark.parametrize("name", ["token_length", "ppl_top", "ifd", "grad_norm"])

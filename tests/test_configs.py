@@ -44,8 +44,18 @@ def test_slurm_launcher_composes(launcher):
 
 
 def test_expected_presets_exist():
-    for name in ["demo", "demo_noisy", "demo_budget", "reproduce_gsm8k", "reproduce_dapo", "gradalign_noisy",
-                 "gradalign_imbalance", "gradalign_low_utility", "demo_imbalance", "demo_low_utility"]:
+    for name in [
+        "demo",
+        "demo_noisy",
+        "demo_budget",
+        "reproduce_gsm8k",
+        "reproduce_dapo",
+        "gradalign_noisy",
+        "gradalign_imbalance",
+        "gradalign_low_utility",
+        "demo_imbalance",
+        "demo_low_utility",
+    ]:
         assert name in EXPERIMENTS
 
 

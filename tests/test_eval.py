@@ -2,6 +2,8 @@
 
 The random-init tiny model scores ~0; these tests check the pipeline (lm-eval tasks, chat prompt,
 verifier, protocols, result files), and use a stubbed generator for known right/wrong answers.
+Result files are lm-eval's own (EvaluationTracker): results_<time>.json, with our per-benchmark rows
+under "rlselect", and samples_<task>_<time>.jsonl.
 """
 
 from __future__ import annotations
@@ -13,15 +15,27 @@ from pathlib import Path
 import pytest
 
 from rlselect.eval import BENCHMARKS, TASKS_DIR, evaluate, parse_protocol
-from rlselect.eval.metrics import mean_and_stderr, process_results
+from rlselect.eval.metrics import process_results
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-FAST = dict(num_threads=1, batch_size=64)  # 1 torch thread: tiny model, small shared CPU
+FAST = {"num_threads": 1, "batch_size": 64}  # 1 torch thread: tiny model, small shared CPU
 
 REQUIRED_FIELDS = {
-    "benchmark", "protocol", "k", "n_problems", "accuracy", "stderr", "model", "lm_eval_version",
-    "limit", "temperature", "top_p", "max_gen_toks", "evaluator", "per_problem",
+    "benchmark",
+    "protocol",
+    "k",
+    "n_problems",
+    "accuracy",
+    "stderr",
+    "model",
+    "lm_eval_version",
+    "limit",
+    "temperature",
+    "top_p",
+    "max_gen_toks",
+    "evaluator",
+    "per_problem",
 }
 
 
@@ -50,9 +64,26 @@ def tiny_lm(tiny_ckpt):
     return build_lm(str(tiny_ckpt), backend="hf", device="cpu", batch_size=64)
 
 
-def _check_fields(row: dict, path: Path):
-    on_disk = json.loads(path.read_text())
-    assert REQUIRED_FIELDS <= set(on_disk), REQUIRED_FIELDS - set(on_disk)
+def _on_disk(out: Path) -> dict[str, dict]:
+    """Our rows, by benchmark, from lm-eval's results_<time>.json files in `out` (newest wins)."""
+    rows = {}
+    for f in sorted(out.glob("results_*.json")):
+        res = json.loads(f.read_text())
+        assert res["lm_eval_version"] and set(res["results"]) == {r["task"] for r in res["rlselect"].values()}
+        rows.update(res["rlselect"])
+    return rows
+
+
+def _samples(out: Path, bench: str) -> list[dict]:
+    """lm-eval's per-problem sample lines: doc, arguments (the prompt), filtered_resps (the k completions)."""
+    (f,) = out.glob(f"samples_{BENCHMARKS[bench]}_*.jsonl")
+    return [json.loads(x) for x in f.read_text().splitlines()]
+
+
+def _check_fields(row: dict, out: Path):
+    on_disk = _on_disk(out)[row["benchmark"]]
+    assert Path(row["results_file"]).parent == out
+    assert set(on_disk) >= REQUIRED_FIELDS, REQUIRED_FIELDS - set(on_disk)
     assert on_disk["evaluator"] == "lm-evaluation-harness"
     assert on_disk["n_problems"] == len(on_disk["per_problem"])
     assert all({"id", "score"} <= set(p) for p in on_disk["per_problem"])
@@ -70,12 +101,12 @@ def test_tiny_model_offline_arith_gsm8k_math500(tiny_ckpt, tmp_path):
     files hold the fields above."""
     out = tmp_path / "eval"
     (arith,) = evaluate(str(tiny_ckpt), ["arith"], max_gen_toks=32, output_dir=out, **FAST)
-    on_disk = _check_fields(arith, out / "arith_greedy.json")
+    on_disk = _check_fields(arith, out)
     assert on_disk["n_problems"] == 300 and on_disk["limit"] is None  # full split: limit null
     assert on_disk["protocol"] == "greedy" and on_disk["k"] == 1
     assert on_disk["model"] == str(tiny_ckpt)
-    assert (out / "arith_greedy_samples.jsonl").exists()
-    first = json.loads((out / "arith_greedy_samples.jsonl").read_text().splitlines()[0])
+    first = _samples(out, "arith")[0]
+    prompt = first["arguments"]["gen_args_0"]["arg_0"]
     # zero-shot chat prompt: the model's chat template around the record's (single) user turn
     from transformers import AutoTokenizer
 
@@ -83,17 +114,22 @@ def test_tiny_model_offline_arith_gsm8k_math500(tiny_ckpt, tmp_path):
 
     rec = load_records("arith", "test", seed=0)[0]
     tok = AutoTokenizer.from_pretrained(tiny_ckpt)
-    assert first["id"] == rec["id"] and len(rec["prompt"]) == 1
-    assert first["prompt"] == tok.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True)
-    assert first["prompt"].startswith("<|im_start|>user\n" + rec["question"])
+    assert first["doc"]["id"] == rec["id"] and len(rec["prompt"]) == 1
+    assert prompt == tok.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True)
+    assert prompt.startswith("<|im_start|>user\n" + rec["question"])
 
     _need_shared("gsm8k", "math500")
     rows = evaluate(
-        str(tiny_ckpt), ["gsm8k", "math500"], limit=20, max_gen_toks=32,
-        data_dir=SHARED_DATA, output_dir=out, **FAST,
+        str(tiny_ckpt),
+        ["gsm8k", "math500"],
+        limit=20,
+        max_gen_toks=32,
+        data_dir=SHARED_DATA,
+        output_dir=out,
+        **FAST,
     )
     for row in rows:
-        on_disk = _check_fields(row, out / f"{row['benchmark']}_greedy.json")
+        on_disk = _check_fields(row, out)
         assert on_disk["n_problems"] == 20 and on_disk["limit"] == 20
         assert on_disk["data_source"].endswith(f"{row['benchmark']}/test.jsonl")
     gsm = load_records("gsm8k", "test", path=SHARED_DATA / "gsm8k")[:20]
@@ -173,17 +209,24 @@ def test_generation_stops_at_eos_and_keeps_boxed(tiny_lm):
 def test_avg_at_k_mean_and_stderr_tiny_sampling(tiny_lm, tmp_path):
     """avg@k with k = 4 on arith returns the mean over samples and its standard error (real sampling)."""
     (row,) = evaluate(
-        tiny_lm, ["arith"], protocol="avg@k", k=4, temperature=1.0, top_p=0.95,
-        limit=6, max_gen_toks=16, output_dir=tmp_path, **FAST,
+        tiny_lm,
+        ["arith"],
+        protocol="avg@k",
+        k=4,
+        temperature=1.0,
+        top_p=0.95,
+        limit=6,
+        max_gen_toks=16,
+        output_dir=tmp_path,
+        **FAST,
     )
     assert row["protocol"] == "avg@4" and row["k"] == 4 and row["n_problems"] == 6
     assert row["do_sample"] is True and row["temperature"] == 1.0 and row["top_p"] == 0.95
     assert row["generation_kwargs"]["do_sample"] is True
     assert all(len(p["scores"]) == 4 for p in row["per_problem"])
-    samples = [json.loads(x) for x in (tmp_path / "arith_avg4_samples.jsonl").read_text().splitlines()]
-    assert all(len(s["completions"]) == 4 for s in samples)
-    # sampling, not 4 copies of one greedy answer
-    assert any(len(set(s["completions"])) > 1 for s in samples)
+    completions = [s["filtered_resps"][0] for s in _samples(tmp_path, "arith")]
+    assert all(len(c) == 4 for c in completions)
+    assert any(len(set(c)) > 1 for c in completions)  # sampling, not 4 copies of one greedy answer
     all_scores = [s for p in row["per_problem"] for s in p["scores"]]
     assert row["accuracy"] == pytest.approx(sum(all_scores) / len(all_scores))
 
@@ -205,32 +248,38 @@ def _patterned_generate(lm, monkeypatch, correct):
     monkeypatch.setattr(lm, "generate_until", generate_until)
 
 
-def test_avg_at_k_is_mean_over_samples_with_stderr_across_problems(tiny_lm, monkeypatch):
+def test_avg_at_k_is_mean_over_samples_with_stderr_across_problems(tiny_lm, monkeypatch, tmp_path):
     """avg@k with k = 4 on arith returns the mean over samples and its standard error (known answers).
-    Also: the numbers go to W&B when (and only when) a run is active."""
-    import sys
+    Also: lm-eval's WandbLogger logs the numbers into the W&B run when (and only when) one is active."""
     import types
 
-    logged, summary = [], {}
-    fake_wandb = types.SimpleNamespace(run=types.SimpleNamespace(summary=summary), log=logged.append)
-    monkeypatch.setitem(sys.modules, "wandb", fake_wandb)
+    import wandb
+
+    logged = []
+    run = types.SimpleNamespace(
+        step=0,
+        summary={},
+        config=types.SimpleNamespace(update=lambda *a, **kw: None),
+        log=lambda data, **kw: logged.append(data),
+        log_artifact=lambda artifact: None,
+    )
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path))  # lm-eval's results artifact is staged here
+    monkeypatch.setattr(wandb, "run", run)
     _patterned_generate(tiny_lm, monkeypatch, lambda doc, r: (doc + r) % 3 == 0 or doc % 5 == 0)
     (row,) = evaluate(tiny_lm, ["arith"], protocol="avg@4", limit=10, max_gen_toks=16, **FAST)
     per_problem = [p["score"] for p in row["per_problem"]]
-    expect = [
-        sum((d + r) % 3 == 0 or d % 5 == 0 for r in range(4)) / 4 for d in range(10)
-    ]
+    expect = [sum((d + r) % 3 == 0 or d % 5 == 0 for r in range(4)) / 4 for d in range(10)]
     assert per_problem == pytest.approx(expect)
     per_sample = [s for p in row["per_problem"] for s in p["scores"]]
     assert len(per_sample) == 40
     assert row["accuracy"] == pytest.approx(sum(per_sample) / 40)
-    mu, se = mean_and_stderr(expect)
-    sd = math.sqrt(sum((x - mu) ** 2 for x in expect) / (len(expect) - 1))
+    mu = sum(expect) / 10
+    se = math.sqrt(sum((x - mu) ** 2 for x in expect) / 9) / math.sqrt(10)  # sample std across problems / sqrt(n)
     assert row["accuracy"] == pytest.approx(mu)
-    assert row["stderr"] == pytest.approx(se) == pytest.approx(sd / math.sqrt(10))
+    assert row["stderr"] == pytest.approx(se)
     assert row["pass_at_k"] == pytest.approx(sum(x > 0 for x in expect) / 10)
-    assert logged and logged[0]["eval/arith/avg@4/accuracy"] == pytest.approx(mu)
-    assert summary["eval/arith/avg@4/stderr"] == pytest.approx(se)
+    assert logged[0]["rlselect_arith/acc,all_samples"] == pytest.approx(mu)
+    assert logged[0]["rlselect_arith/acc_stderr,all_samples"] == pytest.approx(se)
 
 
 def test_greedy_is_deterministic_across_two_runs(tiny_lm, tmp_path):
@@ -239,7 +288,7 @@ def test_greedy_is_deterministic_across_two_runs(tiny_lm, tmp_path):
     for i in range(2):
         out = tmp_path / f"run{i}"
         (row,) = evaluate(tiny_lm, ["arith"], limit=16, max_gen_toks=24, output_dir=out, seed=i, **FAST)
-        samples = (out / "arith_greedy_samples.jsonl").read_text()
+        (samples,) = [f.read_text() for f in out.glob("samples_rlselect_arith_*.jsonl")]
         runs.append((row["per_problem"], samples))
     assert runs[0][0] == runs[1][0]
     assert runs[0][1] == runs[1][1]  # identical completions, problem by problem
@@ -255,7 +304,8 @@ def test_a_model_that_always_answers_correctly_scores_one(tiny_lm, monkeypatch, 
         # arith: exactly what the warm start teaches; the others: the gold answer boxed
         return [
             boxed_completion(r.doc["meta"]["solution"].split("\n####")[0], r.doc["answer"])
-            if r.doc["source"] == "arith" else f"The answer is \\boxed{{{r.doc['answer']}}}."
+            if r.doc["source"] == "arith"
+            else f"The answer is \\boxed{{{r.doc['answer']}}}."
             for r in requests
         ]
 
@@ -274,10 +324,11 @@ def test_in_memory_model_and_tokenizer(tmp_path):
     from rlselect.models.tiny import build_tiny
 
     model, tok = build_tiny(seed=1)
-    (row,) = evaluate(model, "arith", tokenizer=tok, limit=4, max_gen_toks=8, model_name="policy@step0",
-                      output_dir=tmp_path, **FAST)
+    (row,) = evaluate(
+        model, "arith", tokenizer=tok, limit=4, max_gen_toks=8, model_name="policy@step0", output_dir=tmp_path, **FAST
+    )
     assert row["n_problems"] == 4 and row["model"] == "policy@step0" and row["backend"] == "hf"
-    assert json.loads((tmp_path / "arith_greedy.json").read_text())["model"] == "policy@step0"
+    assert _on_disk(tmp_path)["arith"]["model"] == "policy@step0"
 
 
 # ----------------------------------------------------------------------------- CLI, configs
@@ -287,12 +338,24 @@ def test_cli_writes_results(tiny_ckpt, tmp_path, capsys):
     from rlselect.eval.__main__ import main
 
     out = tmp_path / "cli"
-    rc = main([
-        "--model", str(tiny_ckpt), "--benchmarks", "arith", "--limit", "5", "--max-gen-toks", "16",
-        "--output-dir", str(out), "--num-threads", "1",
-    ])
+    rc = main(
+        [
+            "--model",
+            str(tiny_ckpt),
+            "--benchmarks",
+            "arith",
+            "--limit",
+            "5",
+            "--max-gen-toks",
+            "16",
+            "--output-dir",
+            str(out),
+            "--num-threads",
+            "1",
+        ]
+    )
     assert rc == 0
-    row = json.loads((out / "arith_greedy.json").read_text())
+    row = _on_disk(out)["arith"]
     assert row["limit"] == 5 and row["n_problems"] == 5 and row["max_gen_toks"] == 16
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["benchmark"] == "arith"
@@ -309,8 +372,9 @@ def test_eval_configs_parse():
         for run in cfg["runs"]:
             assert set(run["benchmarks"]) <= set(BENCHMARKS), f
             merged = {**cfg, **run}
-            parse_protocol(merged["protocol"], merged.get("k", 1), merged.get("temperature", 0.7),
-                           merged.get("top_p", 0.95))
+            parse_protocol(
+                merged["protocol"], merged.get("k", 1), merged.get("temperature", 0.7), merged.get("top_p", 0.95)
+            )
     paper = OmegaConf.load(REPO / "conf" / "eval" / "paper_math.yaml")
     assert [r["protocol"] for r in paper.runs] == ["greedy", "avg@k"] and paper.runs[1].k == 16
 
@@ -323,10 +387,8 @@ def test_run_config_arith(tiny_ckpt, tmp_path):
 
     cfg = OmegaConf.load(REPO / "conf" / "eval" / "arith.yaml")
     rows = run_config(str(tiny_ckpt), cfg, output_dir=tmp_path, limit=4, max_gen_toks=8)
-    assert [(r["benchmark"], r["protocol"], r["n_problems"], r["limit"]) for r in rows] == [
-        ("arith", "greedy", 4, 4)
-    ]
-    assert rows[0]["model"] == str(tiny_ckpt) and (tmp_path / "arith_greedy.json").exists()
+    assert [(r["benchmark"], r["protocol"], r["n_problems"], r["limit"]) for r in rows] == [("arith", "greedy", 4, 4)]
+    assert rows[0]["model"] == str(tiny_ckpt) and set(_on_disk(tmp_path)) == {"arith"}
 
 
 def test_parse_protocol():
@@ -334,7 +396,7 @@ def test_parse_protocol():
     p = parse_protocol("avg@k", k=16, temperature=0.7)
     assert (p.name, p.k, p.do_sample, p.temperature, p.top_p) == ("avg@16", 16, True, 0.7, 0.95)
     assert parse_protocol("avg@8").k == 8
-    for bad in [dict(protocol="beam"), dict(protocol="avg@8", k=4), dict(protocol="avg@k", k=4, temperature=0)]:
+    for bad in [{"protocol": "beam"}, {"protocol": "avg@8", "k": 4}, {"protocol": "avg@k", "k": 4, "temperature": 0}]:
         with pytest.raises(ValueError):
             parse_protocol(**bad)
     with pytest.raises(ValueError, match="unknown benchmark"):

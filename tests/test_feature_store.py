@@ -50,7 +50,6 @@ CHILD = SETUP + textwrap.dedent("""
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-
 def setup_ns():
     ns: dict = {}
     exec(SETUP, ns)
@@ -65,10 +64,10 @@ def test_killed_extraction_resumes_without_recomputing(tmp_path, monkeypatch):
     """Test: a feature extraction killed after some shards resumes without recomputing them and
     gives the same features."""
     out = tmp_path / "feats"
-    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(out)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.time() + 120
     try:
         while len(list(out.glob("shard_*.pt"))) < 3:

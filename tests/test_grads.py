@@ -7,19 +7,24 @@ import random
 import pytest
 import torch
 
-from rlselect.grads import add_lora, param_layout, policy_gradients, policy_gradients_loop
-from rlselect.grads import validation_gradient
+from rlselect.grads import add_lora, param_layout, policy_gradients, policy_gradients_loop, validation_gradient
 from rlselect.grads.per_example import affine_grads, generic_grads
 from rlselect.grads.projection import JLProjection
 from rlselect.models.tiny import build_tiny
 
-QUESTIONS = ["What is 12+7?", "Tom has 3 apples and buys 5 more. How many now?", "Compute 9*8.",
-             "What is half of 30?", "A train goes 60 km in 1 hour. Speed?", "Is 17 prime?",
-             "What is 100-45?", "Sum the digits of 2024."]
+QUESTIONS = [
+    "What is 12+7?",
+    "Tom has 3 apples and buys 5 more. How many now?",
+    "Compute 9*8.",
+    "What is half of 30?",
+    "A train goes 60 km in 1 hour. Speed?",
+    "Is 17 prime?",
+    "What is 100-45?",
+    "Sum the digits of 2024.",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
 
 
 def make_rollouts(tok, n=8, G=4, seed=0):
@@ -27,12 +32,17 @@ def make_rollouts(tok, n=8, G=4, seed=0):
     with binary r; prompt 3 has all-equal rewards (all-zero advantages), prompt 2 has an empty
     completion with a nonzero advantage."""
     rng = random.Random(seed)
-    prompts = [tok.apply_chat_template([{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
-                                       tokenize=False, add_generation_prompt=True) for i in range(n)]
+    prompts = [
+        tok.apply_chat_template(
+            [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}], tokenize=False, add_generation_prompt=True
+        )
+        for i in range(n)
+    ]
     comps, advs = [], []
-    for i in range(n):
-        comps.append(["".join(rng.choice("0123456789 +-=xy.\\{}boxed") for _ in range(rng.randint(1, 30)))
-                      for _ in range(G)])
+    for _ in range(n):
+        comps.append(
+            ["".join(rng.choice("0123456789 +-=xy.\\{}boxed") for _ in range(rng.randint(1, 30))) for _ in range(G)]
+        )
         r = [1.0, 0.0] + [float(rng.random() < 0.5) for _ in range(G - 2)]
         advs.append([x - sum(r) / G for x in r])
     advs[3] = [0.0] * G
@@ -144,7 +154,8 @@ def test_generic_vjp_path_equals_affine_path():
     with torch.no_grad():
         norm.weight.uniform_(0.5, 1.5)
     H = model.config.hidden_size
-    x, go = torch.randn(5, 7, H), torch.randn(5, 7, H)
+    gen = torch.Generator().manual_seed(3)
+    x, go = torch.randn(5, 7, H, generator=gen), torch.randn(5, 7, H, generator=gen)
     seg = torch.tensor([0, 0, 1, 2, 2])
     a = affine_grads(norm, ["weight"], x, go, seg, 3)["weight"]
     b = generic_grads(norm, ["weight"], x, go, seg, 3)["weight"]

@@ -35,8 +35,13 @@ def dapo_file(tmp_path):
 def _components(gsm8k_dir, dapo_file):
     return [
         {"name": "dapo_math_17k", "path": str(dapo_file), "family": "dapo", "splits": {"validation": None}},
-        {"name": "gsm8k", "path": str(gsm8k_dir), "family": "gsm8k", "splits": {"validation": "train"},
-         "slices": {"train": [0, 30], "validation": [30, None]}},
+        {
+            "name": "gsm8k",
+            "path": str(gsm8k_dir),
+            "family": "gsm8k",
+            "splits": {"validation": "train"},
+            "slices": {"train": [0, 30], "validation": [30, None]},
+        },
     ]
 
 
@@ -58,7 +63,9 @@ def test_mixture_errors_name_the_problem(gsm8k_dir, dapo_file):
     with pytest.raises(DataError, match=r"components\[0\] has no `name`"):
         load_records("mixture", "train", components=[{"path": "x"}])
     with pytest.raises(DataError, match="no component has a 'test' split"):
-        load_records("mixture", "test", components=[{"name": "gsm8k", "path": str(gsm8k_dir), "splits": {"test": None}}])
+        load_records(
+            "mixture", "test", components=[{"name": "gsm8k", "path": str(gsm8k_dir), "splits": {"test": None}}]
+        )
     with pytest.raises(DataError, match="unknown dataset 'nope'"):
         load_records("mixture", "train", components=[{"name": "nope"}])
 
@@ -82,8 +89,10 @@ def test_the_imbalance_preset_runs_its_data_stage_on_local_files(gsm8k_dir, dapo
 
 
 def test_webinstruct_rows_limit_and_flags(tmp_path):
-    rows = [{"id": f"w{i}", "question": f"Q{i}?", "answer": str(i), "category": "Physics",
-             "suspect": i % 3 == 0} for i in range(12)]
+    rows = [
+        {"id": f"w{i}", "question": f"Q{i}?", "answer": str(i), "category": "Physics", "suspect": i % 3 == 0}
+        for i in range(12)
+    ]
     f = _write_jsonl(tmp_path / "webinstruct.jsonl", rows)
     recs = load_records("webinstruct", "train", path=f, limit=9, low_utility_field="suspect")
     assert len(recs) == 9 and recs[0]["id"] == "webinstruct-w0" and recs[0]["meta"]["family"] == "physics"
@@ -93,7 +102,9 @@ def test_webinstruct_rows_limit_and_flags(tmp_path):
 
 
 def test_webinstruct_bad_rows_are_named(tmp_path):
-    f = _write_jsonl(tmp_path / "w.jsonl", [{"id": "a", "question": "Q?", "answer": "1"}, {"id": "b", "question": "Q?"}])
+    f = _write_jsonl(
+        tmp_path / "w.jsonl", [{"id": "a", "question": "Q?", "answer": "1"}, {"id": "b", "question": "Q?"}]
+    )
     with pytest.raises(DataError, match=r"w.jsonl, row 1 \(id 'b'\): missing field 'answer'"):
         load_records("webinstruct", "train", path=f)
     with pytest.raises(DataError, match="missing field 'flag'"):

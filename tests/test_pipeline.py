@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+
 from tiny_config import compose_tiny
 
 
@@ -40,7 +40,8 @@ def test_pipeline_runs_end_to_end_and_records_the_run(tmp_path, compose_cfg):
 
 
 def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
-    from rlselect.pipeline import load_pool, selection_summary
+    from rlselect.pipeline import load_pool
+    from rlselect.selection import selection_summary
 
     cfg = compose_cfg("data.regime=noisy_reward", "+data.regime_params.noisy_fraction=0.5")
     from omegaconf import OmegaConf

@@ -14,9 +14,7 @@ from rlselect.grads import JLProjection, param_layout, policy_gradients, validat
 from rlselect.models.tiny import build_tiny
 from rlselect.selectors.gradalign import gradalign_scores
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
-
 
 
 def rollouts(tok, n, G, seed):
@@ -26,10 +24,17 @@ def rollouts(tok, n, G, seed):
     for _ in range(n):
         a, b = rng.randint(1, 99), rng.randint(1, 99)
         q = rng.choice(["What is {}+{}?", "Compute {} times {}.", "Sam had {} coins and got {}. Total?"])
-        prompts.append(tok.apply_chat_template([{"role": "user", "content": q.format(a, b)}],
-                                               tokenize=False, add_generation_prompt=True))
-        comps.append([f"{rng.choice(['Adding', 'So', 'We get'])} {rng.randint(0, 200)}" +
-                      " ." * rng.randint(0, 10) for _ in range(G)])
+        prompts.append(
+            tok.apply_chat_template(
+                [{"role": "user", "content": q.format(a, b)}], tokenize=False, add_generation_prompt=True
+            )
+        )
+        comps.append(
+            [
+                f"{rng.choice(['Adding', 'So', 'We get'])} {rng.randint(0, 200)}" + " ." * rng.randint(0, 10)
+                for _ in range(G)
+            ]
+        )
         r = [float(rng.random() < 0.5) for _ in range(G)]
         advs.append([x - sum(r) / G for x in r])
     return prompts, comps, advs
@@ -38,14 +43,15 @@ def rollouts(tok, n, G, seed):
 @pytest.mark.parametrize("kind", ["rademacher", "gaussian"])
 def test_blocks_equal_explicit_gamma(kind):
     J = JLProjection(48, seed=5, kind=kind, block_elems=1000)  # 20 rows per block: many blocks
-    g = torch.randn(3, 1234, dtype=torch.float64)
+    g = torch.randn(3, 1234, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
     gamma = J.gamma("w", 1234).double()
     assert gamma.shape == (1234, 48)
     if kind == "rademacher":
-        assert set(torch.unique(gamma * 48 ** 0.5).round().tolist()) == {-1.0, 1.0}
+        assert set(torch.unique(gamma * 48**0.5).round().tolist()) == {-1.0, 1.0}
     phi = J.project_flat("w", g)
-    assert torch.allclose(phi.double(), g @ gamma, rtol=1e-5, atol=1e-5)
-    assert torch.allclose(J.project_flat("w", g[1]), phi[1], atol=1e-6)  # a single vector
+    # float32 accumulation of 1234 terms of size ~1: errors of a few 1e-6 relative to |phi| ~ 10
+    assert torch.allclose(phi.double(), g @ gamma, rtol=1e-5, atol=1e-4)
+    assert torch.allclose(J.project_flat("w", g[1]), phi[1], rtol=1e-5, atol=1e-4)  # a single vector
     assert not torch.allclose(J.project_flat("v", g), phi)  # another parameter, another Gamma
 
 
@@ -56,7 +62,7 @@ def test_inner_products_preserved_and_cache_capped():
     J = JLProjection(2048, seed=1, cache_bytes=40 << 20)
     pa, pb = J.project_flat("p", a), J.project_flat("p", b)
     scale = (a.norm() * b.norm()).item()
-    assert abs(torch.dot(pa, pb).item() - torch.dot(a, b).item()) < 5 / 2048 ** 0.5 * scale
+    assert abs(torch.dot(pa, pb).item() - torch.dot(a, b).item()) < 5 / 2048**0.5 * scale
     assert abs(pa.norm().item() / a.norm().item() - 1) < 0.1
     assert 0 < J._cached_bytes <= 40 << 20
     assert torch.equal(JLProjection(2048, seed=1).project_flat("p", a), pa)  # cache changes nothing
@@ -134,8 +140,9 @@ class PeakRSS:
 def _peak_growth(model, tok, dim, n=2):
     P, C, A = rollouts(tok, n, 2, seed=3)
     A = [[1.0, -1.0]] * n
-    policy_gradients(model, tok, P, C, A, params=[f"layers.{model.config.num_hidden_layers - 1}.mlp"],
-                     projection=JLProjection(64))  # warm-up: allocator, kernels
+    policy_gradients(
+        model, tok, P, C, A, params=[f"layers.{model.config.num_hidden_layers - 1}.mlp"], projection=JLProjection(64)
+    )  # warm-up: allocator, kernels
     with PeakRSS() as m:
         phi = policy_gradients(model, tok, P, C, A, projection=JLProjection(dim, seed=0))
     assert phi.shape == (n, dim) and torch.isfinite(phi).all() and (phi.norm(dim=1) > 0).all()
@@ -158,11 +165,12 @@ def test_projection_memory_independent_of_P_times_d():
     (P x d x 4 bytes = 32 GB, more than this machine's RAM) grows the RSS by < 300 MB."""
     import psutil
 
-    cfg = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
-               num_attention_heads=4, num_key_value_heads=2)
+    cfg = dict(
+        hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2
+    )
     model, tok = build_tiny(seed=0, config=cfg)
     P = sum(p.numel() for p in model.parameters())
-    assert P * 2048 * 4 > psutil.virtual_memory().total
+    assert psutil.virtual_memory().total < P * 2048 * 4
     growth = _peak_growth(model, tok, 2048)
     assert growth < 300e6, f"peak RSS growth {growth / 1e6:.0f} MB"
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 from omegaconf import OmegaConf
-from tiny_config import compose_tiny
 
 from rlselect.data import load_records
 from rlselect.data.regimes import apply_regime, low_utility
 from rlselect.data.schema import DataError
+from tiny_config import compose_tiny
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_low_utility_marks_mislabeled_and_unanswerable_items():
             assert not any(ch.isdigit() for ch in after["question"]) and after["answer"] == before["answer"]
             # the prompt asks the new question with the same instruction
             assert after["prompt"][0]["content"].startswith(after["question"])
-            assert after["prompt"][0]["content"].endswith(before["prompt"][0]["content"][len(before["question"]):])
+            assert after["prompt"][0]["content"].endswith(before["prompt"][0]["content"][len(before["question"]) :])
         else:
             assert after == before
     assert low_utility(clean, 0.5, seed=0) == out  # seeded
@@ -56,7 +56,8 @@ def test_unknown_regime_lists_the_available_ones():
 
 
 def test_low_utility_regime_reports_its_share(compose_cfg):
-    from rlselect.pipeline import load_pool, selection_summary
+    from rlselect.pipeline import load_pool
+    from rlselect.selection import selection_summary
 
     cfg = compose_cfg("data.regime=low_utility", "+data.regime_params.low_utility_fraction=0.5")
     pool, val = load_pool(OmegaConf.to_container(cfg.data, resolve=True), seed=0)
@@ -66,7 +67,8 @@ def test_low_utility_regime_reports_its_share(compose_cfg):
 
 
 def test_imbalance_regime_keeps_the_target_family_rare_and_validates_on_it(compose_cfg):
-    from rlselect.pipeline import load_pool, selection_summary
+    from rlselect.pipeline import load_pool
+    from rlselect.selection import selection_summary
 
     cfg = compose_cfg("experiment=demo_imbalance", "data.pool_size=200")
     data = OmegaConf.to_container(cfg.data, resolve=True)

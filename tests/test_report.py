@@ -9,6 +9,7 @@ import pytest
 
 from rlselect.report import build, figures, paper, tables
 from rlselect.report.__main__ import main
+from rlselect.report.demo_table import base_vs_trained
 from rlselect.report.records import load_runs
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -26,22 +27,64 @@ GSM8K_ACC = {
 BASE_ACC = 0.55
 
 
-def record(selector, budget, seed, acc, *, study="fx", variant=None, data="gsm8k", model=QWEN15,
-           regime="none", schedule="static", selection=None, base=BASE_ACC, benches=("gsm8k",), run_dir=None,
-           seconds=None, rollouts=1000):
-    metric = lambda a: {"accuracy": a, "stderr": 0.01, "protocol": "greedy", "k": None,  # noqa: E731
-                        "n_problems": 1319, "limit": None}
-    accs = acc if isinstance(acc, dict) else {b: acc for b in benches}
-    bases = base if isinstance(base, dict) else {b: base for b in accs}
+def record(
+    selector,
+    budget,
+    seed,
+    acc,
+    *,
+    study="fx",
+    variant=None,
+    data="gsm8k",
+    model=QWEN15,
+    regime="none",
+    schedule="static",
+    selection=None,
+    base=BASE_ACC,
+    benches=("gsm8k",),
+    run_dir=None,
+    seconds=None,
+    rollouts=1000,
+):
+    def metric(a):
+        return {
+            "accuracy": a,
+            "stderr": 0.01,
+            "protocol": "greedy",
+            "k": None,
+            "n_problems": 1319,
+            "limit": None,
+        }
+
+    accs = acc if isinstance(acc, dict) else dict.fromkeys(benches, acc)
+    bases = base if isinstance(base, dict) else dict.fromkeys(accs, base)
     return {
-        "study": study, "selector": selector, "schedule": schedule, "budget": budget, "seed": seed,
-        "variant": variant, "model": model, "data": data, "regime": regime,
+        "study": study,
+        "selector": selector,
+        "schedule": schedule,
+        "budget": budget,
+        "seed": seed,
+        "variant": variant,
+        "model": model,
+        "data": data,
+        "regime": regime,
         "metrics": {b: metric(a) for b, a in accs.items()},
         "base_metrics": {b: metric(a) for b, a in bases.items()},
         "selection": selection or {"n": budget, "mean_success_rate": 0.5},
-        "cost": {"seconds": seconds or {"model": 1.0, "rollouts": 10.0, "selection": 2.0, "train": 30.0,
-                                        "eval_base": 5.0, "eval_trained": 5.0, "total": 53.0},
-                 "rollouts_generated": rollouts, "train_steps": 10},
+        "cost": {
+            "seconds": seconds
+            or {
+                "model": 1.0,
+                "rollouts": 10.0,
+                "selection": 2.0,
+                "train": 30.0,
+                "eval_base": 5.0,
+                "eval_trained": 5.0,
+                "total": 53.0,
+            },
+            "rollouts_generated": rollouts,
+            "train_steps": 10,
+        },
         "run_dir": run_dir,
     }
 
@@ -50,6 +93,14 @@ def write_runs(path, records):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
+
+
+def unpad(md):
+    """Table lines without to_markdown's padding, '| a | b |', to match cells by their text."""
+    return "\n".join(
+        "| " + " | ".join(c.strip() for c in line.strip()[1:-1].split("|")) + " |" if line.startswith("|") else line
+        for line in md.splitlines()
+    )
 
 
 def pm(fracs):
@@ -66,11 +117,25 @@ def gsm8k_study(tmp_path):
             run_dir = tmp_path / "runs" / f"{sel}-b{budget}-s{seed}"
             summary = run_dir / "train" / "final" / "train_summary.json"
             summary.parent.mkdir(parents=True)
-            summary.write_text(json.dumps({"log_history": [{"step": s, "reward": 0.1 * s + seed / 10}
-                                                           for s in range(1, 6)] + [{"train_runtime": 1.0}]}))
-            recs.append(record(sel, budget, seed, a, run_dir=str(run_dir),
-                               seconds={"rollouts": 10.0 + seed, "selection": 2.0 * (budget > 100),
-                                        "train": 30.0}, rollouts=1000 + 100 * seed))
+            summary.write_text(
+                json.dumps(
+                    {
+                        "log_history": [{"step": s, "reward": 0.1 * s + seed / 10} for s in range(1, 6)]
+                        + [{"train_runtime": 1.0}]
+                    }
+                )
+            )
+            recs.append(
+                record(
+                    sel,
+                    budget,
+                    seed,
+                    a,
+                    run_dir=str(run_dir),
+                    seconds={"rollouts": 10.0 + seed, "selection": 2.0 * (budget > 100), "train": 30.0},
+                    rollouts=1000 + 100 * seed,
+                )
+            )
     for seed, a in enumerate([0.76, 0.77, 0.75]):
         recs.append(record("learnalign", 1000, seed, a, variant="no_warmup"))
         recs.append(record("learnalign", 1000, seed, a - 0.01, variant="w/o V"))
@@ -86,14 +151,42 @@ def noisy_study(tmp_path):
     shares = {"random": [0.50, 0.48, 0.52], "acc_greedy": [0.85, 0.82, 0.88], "gradalign": [0.20, 0.25, 0.30]}
     for sel, ss in shares.items():
         for seed, s in enumerate(ss):
-            recs.append(record(sel, 64, seed, 0.4 + s / 10, study="noisy", data="dapo_math_17k",
-                               regime="noisy_reward", selection={"n": 64, "mean_success_rate": 0.5,
-                                                                 "corrupted_share": s}))
-            rounds = [{"round": t, "n": 8, "mean_success_rate": 0.5, "corrupted_share": s + 0.01 * t,
-                       "seconds": 1.5, "rollouts_generated": 64} for t in range(3)]
-            recs.append(record(sel, 8, seed, 0.45, study="noisy", data="dapo_math_17k", regime="noisy_reward",
-                               schedule="rounds", selection={"n": 8, "rounds": rounds,
-                                                             "corrupted_share": s + 0.01}))
+            recs.append(
+                record(
+                    sel,
+                    64,
+                    seed,
+                    0.4 + s / 10,
+                    study="noisy",
+                    data="dapo_math_17k",
+                    regime="noisy_reward",
+                    selection={"n": 64, "mean_success_rate": 0.5, "corrupted_share": s},
+                )
+            )
+            rounds = [
+                {
+                    "round": t,
+                    "n": 8,
+                    "mean_success_rate": 0.5,
+                    "corrupted_share": s + 0.01 * t,
+                    "seconds": 1.5,
+                    "rollouts_generated": 64,
+                }
+                for t in range(3)
+            ]
+            recs.append(
+                record(
+                    sel,
+                    8,
+                    seed,
+                    0.45,
+                    study="noisy",
+                    data="dapo_math_17k",
+                    regime="noisy_reward",
+                    schedule="rounds",
+                    selection={"n": 8, "rounds": rounds, "corrupted_share": s + 0.01},
+                )
+            )
     write_runs(tmp_path / "results" / "noisy" / "runs.jsonl", recs)
     return tmp_path / "results" / "noisy", shares
 
@@ -108,6 +201,7 @@ def test_load_runs_latest_record_wins(gsm8k_study):
 def test_budget_table_means_stds_paper_and_cost(gsm8k_study):
     runs = load_runs(gsm8k_study / "runs.jsonl")
     md, tex = tables.budget_table(runs, "gsm8k")
+    md = unpad(md)
     rows = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if line.startswith("| ")}
     assert "| method | seeds | N=100 | N=500 | N=1000 | selection s | rollouts |" in md
     assert f"{pm(GSM8K_ACC[('random', 100)])} (paper 73.1)" in rows["random"]
@@ -127,8 +221,13 @@ def test_budget_table_means_stds_paper_and_cost(gsm8k_study):
 
 def test_paper_column_only_in_the_papers_setting(gsm8k_study):
     runs = [dict(r, model="tiny", data="arith") for r in load_runs(gsm8k_study / "runs.jsonl")]
-    md, _ = tables.budget_table([dict(r, metrics={"arith": r["metrics"]["gsm8k"]},
-                                      base_metrics={"arith": r["base_metrics"]["gsm8k"]}) for r in runs], "arith")
+    md, _ = tables.budget_table(
+        [
+            dict(r, metrics={"arith": r["metrics"]["gsm8k"]}, base_metrics={"arith": r["base_metrics"]["gsm8k"]})
+            for r in runs
+        ],
+        "arith",
+    )
     assert "paper" not in md.split("**")[2]  # the caption may name it; no cell does
     assert paper.LEARNALIGN_GSM8K.applies({"model": "qwen2.5-1.5b-instruct", "data": "gsm8k"}, "random")
     assert not paper.LEARNALIGN_GSM8K.applies({"model": QWEN15, "data": "gsm8k", "regime": "noisy_reward"}, "random")
@@ -137,6 +236,7 @@ def test_paper_column_only_in_the_papers_setting(gsm8k_study):
 def test_ablation_table(gsm8k_study):
     runs = load_runs(gsm8k_study / "runs.jsonl")
     md, tex = tables.ablation_table(runs, "gsm8k")
+    md = unpad(md)
     assert "| variant | seeds | N=1000 |" in md
     assert f"{pm([0.76, 0.77, 0.75])} (paper 76.6)" in md  # w/o warm-up
     assert f"{pm([0.75, 0.76, 0.74])} (paper 75.6)" in md  # w/o V ("w/o V" folds to no_v)
@@ -146,12 +246,17 @@ def test_ablation_table(gsm8k_study):
 
 
 def test_benchmark_table_dapo_setting(tmp_path):
-    accs = {"random": [{"gsm8k": 0.80, "math500": 0.60}, {"gsm8k": 0.82, "math500": 0.64}],
-            "learnalign": [{"gsm8k": 0.88, "math500": 0.70}, {"gsm8k": 0.86, "math500": 0.70}]}
-    runs = [record(sel, 1000, seed, a, data="dapo_math_17k", model="Qwen/Qwen2.5-7B",
-                   base={"gsm8k": 0.26, "math500": 0.67})
-            for sel, seeds in accs.items() for seed, a in enumerate(seeds)]
+    accs = {
+        "random": [{"gsm8k": 0.80, "math500": 0.60}, {"gsm8k": 0.82, "math500": 0.64}],
+        "learnalign": [{"gsm8k": 0.88, "math500": 0.70}, {"gsm8k": 0.86, "math500": 0.70}],
+    }
+    runs = [
+        record(sel, 1000, seed, a, data="dapo_math_17k", model="Qwen/Qwen2.5-7B", base={"gsm8k": 0.26, "math500": 0.67})
+        for sel, seeds in accs.items()
+        for seed, a in enumerate(seeds)
+    ]
     md, tex = tables.benchmark_table(runs)
+    md = unpad(md)
     assert "| method | seeds | gsm8k (greedy) | math500 (greedy) | avg | selection s | rollouts |" in md
     row = next(line for line in md.splitlines() if line.startswith("| random"))
     assert f"{pm([0.80, 0.82])} (paper 81.1)" in row and f"{pm([0.60, 0.64])} (paper 65.0)" in row
@@ -166,6 +271,7 @@ def test_noisy_table(noisy_study):
     study_dir, shares = noisy_study
     runs = load_runs(study_dir / "runs.jsonl")
     md, tex = tables.noisy_table(runs, "gsm8k")
+    md = unpad(md)
     row = next(line for line in md.splitlines() if line.startswith("| acc_greedy (static)"))
     assert f"{pm(shares['acc_greedy'])} (paper >80)" in row
     assert pm([0.4 + s / 10 for s in shares["acc_greedy"]]) in row
@@ -214,9 +320,20 @@ def test_cli_main_on_fixture_dir(gsm8k_study, noisy_study, capsys):
 
 
 def test_low_utility_study_gets_its_share_table_and_bars(tmp_path):
-    recs = [record(sel, 64, seed, 0.3, study="lu", data="arith", regime="low_utility",
-                   selection={"n": 64, "mean_success_rate": 0.4, "low_utility_share": share})
-            for sel, share in (("random", 0.5), ("gradalign", 0.2)) for seed in range(3)]
+    recs = [
+        record(
+            sel,
+            64,
+            seed,
+            0.3,
+            study="lu",
+            data="arith",
+            regime="low_utility",
+            selection={"n": 64, "mean_success_rate": 0.4, "low_utility_share": share},
+        )
+        for sel, share in (("random", 0.5), ("gradalign", 0.2))
+        for seed in range(3)
+    ]
     write_runs(tmp_path / "results" / "lu" / "runs.jsonl", recs)
     names = {f.name for f in build.build_study(tmp_path / "results" / "lu")}
     assert "low_utility_share_bars.png" in names
@@ -229,8 +346,17 @@ def test_regime_table_names_the_tested_family_and_the_regime_setting(tmp_path):
     recs = []
     for sel in ("random", "gradalign"):
         for seed in range(2):
-            r = record(sel, 32, seed, 0.35, study="imb", data="arith", regime="imbalance", benches=("arith",),
-                       selection={"n": 32, "mean_success_rate": 0.3, "on_target_share": 0.2})
+            r = record(
+                sel,
+                32,
+                seed,
+                0.35,
+                study="imb",
+                data="arith",
+                regime="imbalance",
+                benches=("arith",),
+                selection={"n": 32, "mean_success_rate": 0.3, "on_target_share": 0.2},
+            )
             r["metrics"]["arith"]["family"] = "two_step"
             r["regime_params"] = {"target_family": "two_step", "target_share": 0.1}
             recs.append(r)
@@ -238,3 +364,15 @@ def test_regime_table_names_the_tested_family_and_the_regime_setting(tmp_path):
     md, _ = tables.noisy_table(load_runs(tmp_path / "results" / "imb" / "runs.jsonl"), "arith")
     assert "arith [two_step] accuracy (%)" in md
     assert "target_family two_step" in md and "on the two_step problems only" in md
+
+
+def test_single_seed_cells_say_n_1_and_demo_table():
+    runs = [record("random", 100, 0, 0.70), record("random", 500, 0, 0.74), record("random", 500, 1, 0.76)]
+    md, tex = tables.budget_table(runs, "gsm8k")
+    row = next(line for line in unpad(md).splitlines() if line.startswith("| random"))
+    assert f"| 1-2 | 70.0 (n = 1) (paper 73.1) | {pm([0.74, 0.76])} (paper 75.1) |" in row
+    assert "55.0 ± 0.0 (paper 55.7)" in md  # the base row has two seeds
+    assert r"\caption{gsm8k test accuracy (\%, greedy)" in tex and "(cached stages count \\textasciitilde{}0)" in tex
+    table, text = base_vs_trained(runs, "gsm8k")
+    assert list(table.seeds) == [1, 2] and list(table.budget) == [100, 500]
+    assert "15.0 (n = 1)" in text and pm([0.74 - 0.55, 0.76 - 0.55]) in text and "GRPO-trained" in text

@@ -13,14 +13,23 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tiny_config import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def cli(cache: Path, run_dir: Path, results: Path, *overrides: str) -> list[str]:
-    return [sys.executable, "-m", "rlselect.cli", *TINY, f"cache_dir={cache}", f"results_dir={results}",
-            f"hydra.run.dir={run_dir}", *overrides]
+    return [
+        sys.executable,
+        "-m",
+        "rlselect.cli",
+        *TINY,
+        f"cache_dir={cache}",
+        f"results_dir={results}",
+        f"hydra.run.dir={run_dir}",
+        *overrides,
+    ]
 
 
 def env() -> dict:
@@ -65,21 +74,26 @@ def shard_files(cache: Path, stage: str, pattern: str) -> list[Path]:
 
 CASES = {
     # stage: (extra overrides, kill point)
-    "rollouts": (["data.pool_size=48", "rollouts.shard_size=4"],
-                 lambda c, r: len(shard_files(c, "rollouts", "shard_*.json")) >= 2),
-    "features": (["selector=grad_norm", "features.shard_size=2", "features.batch_size=2"],
-                 lambda c, r: len(shard_files(c, "features", "shard_*.pt")) >= 2),
-    "training": (["trainer.max_steps=4", "trainer.args.save_steps=1"],
-                 lambda c, r: len(list((r / "train" / "trainer").glob("checkpoint-*"))) >= 1),
+    "rollouts": (
+        ["data.pool_size=48", "rollouts.shard_size=4"],
+        lambda c, r: len(shard_files(c, "rollouts", "shard_*.json")) >= 2,
+    ),
+    "features": (
+        ["selector=grad_norm", "features.shard_size=2", "features.batch_size=2"],
+        lambda c, r: len(shard_files(c, "features", "shard_*.pt")) >= 2,
+    ),
+    "training": (
+        ["trainer.max_steps=4", "trainer.args.save_steps=1"],
+        lambda c, r: len(list((r / "train" / "trainer").glob("checkpoint-*"))) >= 1,
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def warm_model(shared_cache_dir, tmp_path_factory):
     """Warm-start the session's tiny model once (in-process) so the subprocesses only copy it."""
-    from tiny_config import compose_tiny
-
     from rlselect.models import resolve_model_path
+    from tiny_config import compose_tiny
 
     cfg = compose_tiny(shared_cache_dir, tmp_path_factory.mktemp("r"))
     from omegaconf import OmegaConf

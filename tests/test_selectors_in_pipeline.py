@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tiny_config import compose_tiny
 
 from rlselect.cli import CONF_DIR
 from rlselect.selectors import SELECTORS
+from tiny_config import compose_tiny
 
 CONF_SELECTORS = sorted(p.stem for p in (Path(CONF_DIR) / "selector").glob("*.yaml"))
 
@@ -47,9 +47,17 @@ def test_selector_selects_in_the_static_schedule(tmp_path, compose_cfg, name):
 def test_selector_runs_end_to_end_in_the_rounds_schedule(tmp_path, compose_cfg, name):
     from rlselect.pipeline import run
 
-    cfg = compose_cfg(f"selector={name}", "schedule=rounds", "schedule.chunk_size=8",
-                      "schedule.keep_fraction=0.5", "schedule.steps_per_round=1", "schedule.rounds=3",
-                      "schedule.k_r=4", "schedule.k_v=4", *tiny_selector_overrides(name))
+    cfg = compose_cfg(
+        f"selector={name}",
+        "schedule=rounds",
+        "schedule.chunk_size=8",
+        "schedule.keep_fraction=0.5",
+        "schedule.steps_per_round=1",
+        "schedule.rounds=3",
+        "schedule.k_r=4",
+        "schedule.k_v=4",
+        *tiny_selector_overrides(name),
+    )
     record = run(cfg, tmp_path / "run")
     rounds = record["selection"]["rounds"]
     assert [r["round"] for r in rounds] == [0, 1, 2]  # re-selected 3 times inside one trainer
@@ -65,8 +73,18 @@ def test_selector_runs_end_to_end_in_the_rounds_schedule(tmp_path, compose_cfg, 
 def test_every_selector_runs_end_to_end(tmp_path, compose_cfg, name, schedule):
     from rlselect.pipeline import run
 
-    extra = ["schedule.chunk_size=8", "schedule.keep_fraction=0.5", "schedule.steps_per_round=1",
-             "schedule.rounds=2", "schedule.k_r=4", "schedule.k_v=4"] if schedule == "rounds" else []
+    extra = (
+        [
+            "schedule.chunk_size=8",
+            "schedule.keep_fraction=0.5",
+            "schedule.steps_per_round=1",
+            "schedule.rounds=2",
+            "schedule.k_r=4",
+            "schedule.k_v=4",
+        ]
+        if schedule == "rounds"
+        else []
+    )
     cfg = compose_cfg(f"selector={name}", f"schedule={schedule}", *extra, *tiny_selector_overrides(name))
     record = run(cfg, tmp_path / "run")
     assert record["selector"] == name and record["schedule"] == schedule

@@ -33,5 +33,6 @@ TINY = [
 
 def compose_tiny(cache_dir: Path, results_dir: Path, *overrides: str):
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(config_name="config", overrides=[
-            *TINY, f"cache_dir={cache_dir}", f"results_dir={results_dir}", *overrides])
+        return compose(
+            config_name="config", overrides=[*TINY, f"cache_dir={cache_dir}", f"results_dir={results_dir}", *overrides]
+        )

@@ -40,6 +40,29 @@ def stage_key(*parts: Any, length: int = 16) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
+def model_fingerprint(model) -> Any:
+    """Identity of a model for cache keys. A path: hub id, or a local folder's weight/config file
+    names, sizes and mtimes (cheap). A module: hash of each parameter's name, shape, dtype and
+    float64 sum and sum of squares (one pass over the weights, changes whenever they do)."""
+    if isinstance(model, (str, Path)):
+        p = Path(model)
+        if not p.is_dir():
+            return {"hub": str(model)}
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in {".json", ".safetensors", ".bin"})
+        return {"path": str(p.resolve()), "files": [(f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in files]}
+    import torch
+
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for name, t in model.named_parameters():
+            d = t.detach().double()
+            h.update(
+                f"{name}|{tuple(t.shape)}|{t.dtype}|{t.requires_grad}|"
+                f"{d.sum().item():.17g}|{d.square().sum().item():.17g}\n".encode()
+            )
+    return h.hexdigest()[:16]
+
+
 def records_key(records: list[dict]) -> str:
     """Digest of everything a stage's output depends on in its records: ids, prompts, gold answers
     and meta (a data regime keeps the ids but changes rewards, questions or answers)."""

@@ -1,29 +1,44 @@
-"""Hydra entry point: `python -m rlselect.cli [group=option ...] [key=value ...]`.
+"""Hydra entry point: `rlselect [group=option ...] [key=value ...]` (or `python -m rlselect`).
 
-    python -m rlselect.cli selector=random budget=128 seed=1
-    python -m rlselect.cli -m selector=random,full seed=0,1,2        # a sweep (multirun)
-    python -m rlselect.cli experiment=demo                           # a preset study
+rlselect selector=random budget=128 seed=1
+rlselect -m selector=random,full seed=0,1,2        # a sweep (multirun)
+rlselect experiment=demo                           # a preset study
+rlselect experiment=demo verbose=true              # every library's own logs too
 """
 
 from __future__ import annotations
 
-import logging
+import os
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+def _conf_dir() -> str:
+    """The repository's top-level conf/ (editable install or source tree), or RLSELECT_CONF_DIR."""
+    conf = Path(os.environ.get("RLSELECT_CONF_DIR") or Path(__file__).resolve().parents[2] / "conf")
+    if not (conf / "config.yaml").is_file():
+        raise FileNotFoundError(
+            f"no Hydra configs at {conf}: install with `pip install -e .` from the repository "
+            "or set RLSELECT_CONF_DIR to its conf/ folder"
+        )
+    return str(conf)
+
+
+CONF_DIR = _conf_dir()
 # `${tag:${variant}}` in run-dir names: "" for no variant, "-<name>" for an ablation.
 OmegaConf.register_new_resolver("tag", lambda v: f"-{v}" if v else "", replace=True)
 
 
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
+    from rlselect import console
+
+    console.configure(verbose=bool(cfg.get("verbose", False)))
     from rlselect.pipeline import run
 
-    logging.getLogger("rlselect").setLevel(logging.INFO)
     record = run(cfg, HydraConfig.get().runtime.output_dir)
     accs = [m["accuracy"] for m in record["metrics"].values() if m.get("accuracy") is not None]
     return sum(accs) / len(accs) if accs else None  # the objective for Hydra sweepers

@@ -16,7 +16,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlselect.cache import append_jsonl, atomic_write_json, read_json, records_key, stage_key
+from rlselect.cache import append_jsonl, atomic_write_json, model_fingerprint, read_json, records_key, stage_key
+from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary
 
 log = logging.getLogger("rlselect")
 
@@ -51,37 +52,27 @@ def load_pool(data_cfg: dict, seed: int) -> tuple[list[dict], list[dict]]:
 
 def check_budget(budget: int, pool: list[dict], selector_name: str) -> None:
     if selector_name != "full" and not 0 < budget <= len(pool):
-        raise ValueError(f"budget={budget} but the pool has {len(pool)} items (data.pool_size); "
-                         f"choose 1 <= budget <= {len(pool)} or selector=full")
-
-
-def selection_summary(chosen: list[dict], stats: dict[str, dict], regime: str = "none",
-                      target_family: str | None = None) -> dict:
-    """Size, mean success rate and, when the pool carries ground truth, the selection precision."""
-    ps = [stats[r["id"]]["p"] for r in chosen if r["id"] in stats]
-    out: dict[str, Any] = {"n": len(chosen), "mean_success_rate": sum(ps) / len(ps) if ps else None}
-    if regime == "noisy_reward":
-        out["corrupted_share"] = sum(bool(r["meta"]["corrupted"]) for r in chosen) / max(1, len(chosen))
-    if regime == "imbalance" and target_family:
-        out["on_target_share"] = sum(r["meta"]["family"] == target_family for r in chosen) / max(1, len(chosen))
-    if regime == "low_utility":
-        out["low_utility_share"] = sum(bool(r["meta"].get("low_utility")) for r in chosen) / max(1, len(chosen))
-    return out
+        raise ValueError(
+            f"budget={budget} but the pool has {len(pool)} items (data.pool_size); "
+            f"choose 1 <= budget <= {len(pool)} or selector=full"
+        )
 
 
 def evaluate_stage(model_path: str, eval_cfg: dict, out_dir: Path, cache_dir: Path | None = None) -> list[dict]:
     """lm-eval on the configured benchmarks; cached in `cache_dir` for shared (base) models."""
     from rlselect.eval import run_config
-    from rlselect.rollouts.stage import model_fingerprint
 
     if cache_dir is not None:
         out_dir = Path(cache_dir) / "eval" / stage_key("eval-v1", model_fingerprint(model_path), eval_cfg)
     done = out_dir / "eval_results.json"
     if done.exists():
-        log.info("evaluation of %s cached in %s (no work)", model_path, out_dir)
+        log.debug("evaluation of %s cached in %s (no work)", model_path, out_dir)
         return read_json(done)
+    t0 = time.time()
     results = run_config(model_path, eval_cfg, output_dir=str(out_dir))
     atomic_write_json(done, results)
+    accs = ", ".join(f"{r['benchmark']} {100 * r['accuracy']:.1f}%" for r in results if r.get("accuracy") is not None)
+    log.info("evaluated %s: %s (%.0f s)", Path(model_path).name, accs, time.time() - t0)
     return results
 
 
@@ -96,7 +87,6 @@ def warmup_stage(model_path: str, pool: list[dict], cfg: DictConfig, cache_dir: 
     """LearnAlign's warm-up: GRPO on a random subset of the pool gives the scoring policy theta_s."""
     import random
 
-    from rlselect.rollouts.stage import model_fingerprint
     from rlselect.train.grpo import train_grpo
 
     wcfg = _plain(cfg.selector.warmup)
@@ -104,8 +94,14 @@ def warmup_stage(model_path: str, pool: list[dict], cfg: DictConfig, cache_dir: 
     subset = rng.sample(pool, min(int(wcfg["size"]), len(pool)))
     trainer_cfg = {**_plain(cfg.trainer), "budget_mode": "equal_steps", "max_steps": int(wcfg["steps"])}
     key = stage_key("warmup-v2", model_fingerprint(model_path), records_key(subset), trainer_cfg)
-    out = train_grpo(model_path, subset, trainer_cfg, Path(cache_dir) / "warmup" / key,
-                     seed=int(wcfg.get("seed", 0)), report_to="none")
+    out = train_grpo(
+        model_path,
+        subset,
+        trainer_cfg,
+        Path(cache_dir) / "warmup" / key,
+        seed=int(wcfg.get("seed", 0)),
+        report_to="none",
+    )
     return out["checkpoint"]
 
 
@@ -164,7 +160,7 @@ def prepare(cfg: DictConfig) -> Prepared:
     ctx.cost["seconds"]["model"] = round(time.time() - t, 2)
     t = time.time()
     ctx.rows = rollout_stage(ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir))
-    ctx.stats = {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in ctx.rows}
+    ctx.stats = item_stats(ctx.rows)
     ctx.cost["rollouts_generated"] = sum(len(r["completions"]) for r in ctx.rows)
     ctx.cost["seconds"]["rollouts"] = round(time.time() - t, 2)
     return ctx
@@ -173,7 +169,6 @@ def prepare(cfg: DictConfig) -> Prepared:
 def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list[str], dict]:
     """(selected ids, selection summary) for the static schedule: select once before training."""
     from rlselect.rollouts.stage import rollout_stage
-    from rlselect.selection import run_selector, static_inputs
 
     ctx = ctx or prepare(cfg)
     cache_dir = Path(cfg.cache_dir)
@@ -183,8 +178,16 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
         scoring_path = warmup_stage(ctx.model_path, ctx.pool, cfg, cache_dir, "none")
         scoring_rows = rollout_stage(scoring_path, ctx.pool, _plain(cfg.rollouts), cache_dir)
         ctx.cost["rollouts_generated"] += sum(len(r["completions"]) for r in scoring_rows)
-    inputs = static_inputs(ctx.selector, ctx.pool, ctx.val, model_path=scoring_path, base_model_path=ctx.model_path,
-                           rows=scoring_rows, cfg=_plain(cfg), cache_dir=cache_dir)
+    inputs = gather_inputs(
+        ctx.selector,
+        ctx.pool,
+        scoring_rows,
+        ctx.val,
+        cfg=_plain(cfg),
+        cache_dir=cache_dir,
+        base_model_path=ctx.model_path,
+        model_path=scoring_path,
+    )
     ranked = run_selector(ctx.selector, inputs, ctx.budget, int(cfg.seed), ctx.params)
     by_id = {r["id"]: r for r in ctx.pool}
     summary = selection_summary([by_id[i] for i in ranked], ctx.stats, ctx.regime, ctx.target_family)
@@ -219,7 +222,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
         clear_run_dir(run_dir)
     elif result_path.exists():
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)
-        return read_json(result_path)
+        record = read_json(result_path)
+        log.info("%s", run_summary(record, run_dir.name))
+        return record
 
     validate(cfg)  # fail on bad names, rows or budgets before the model is even resolved
     ctx = prepare(cfg)
@@ -230,18 +235,37 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     if ctx.schedule == "static":
         ranked, selection = static_selection(cfg, ctx)
         atomic_write_json(run_dir / "selection.json", {"ids": ranked, **selection})
-        log.info("selected %d of %d with %s: %s", len(ranked), len(ctx.pool), ctx.selector.name, selection)
+        shares = {
+            k: round(v, 3)
+            for k, v in selection.items()
+            if v is not None and (k.endswith("share") or k == "mean_success_rate")
+        }
+        log.info(
+            "selected %d of %d prompts with %s %s (%.0f s)",
+            len(ranked),
+            len(ctx.pool),
+            ctx.selector.name,
+            shares,
+            cost["seconds"]["selection"],
+        )
         logger.log({f"selection/{k}": v for k, v in selection.items() if v is not None})
         by_id = {r["id"]: r for r in ctx.pool}
         t = time.time()
-        trained = train_grpo(ctx.model_path, [by_id[i] for i in ranked], _plain(cfg.trainer), run_dir / "train",
-                             seed=seed, report_to=logger.report_to)
+        trained = train_grpo(
+            ctx.model_path,
+            [by_id[i] for i in ranked],
+            _plain(cfg.trainer),
+            run_dir / "train",
+            seed=seed,
+            report_to=logger.report_to,
+        )
     else:
         from rlselect.train.schedule import train_rounds
 
         t = time.time()
-        trained, selection = train_rounds(ctx.model_path, ctx.pool, ctx.val, ctx.selector, ctx.params, cfg, run_dir,
-                                          seed=seed, logger=logger)
+        trained, selection = train_rounds(
+            ctx.model_path, ctx.pool, ctx.val, ctx.selector, ctx.params, cfg, run_dir, seed=seed, logger=logger
+        )
     cost["seconds"]["train"] = round(time.time() - t, 2)
     cost["train_steps"] = trained["steps"]
 
@@ -277,4 +301,23 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     logger.finish(summary={"result": record})
     atomic_write_json(result_path, record)
     append_jsonl(Path(cfg.results_dir) / str(cfg.study) / "runs.jsonl", record)
+    log.info("%s", run_summary(record, run_dir.name))
     return record
+
+
+def run_summary(record: dict, name: str) -> str:
+    """The final table of one run: accuracy before and after training, and where the time went."""
+    lines = [
+        f"run {name} finished in {record['cost']['seconds']['total']:.0f} s",
+        "",
+        "| benchmark | base | GRPO-trained | change |",
+        "|---|---|---|---|",
+    ]
+    for bench, m in record["metrics"].items():
+        base = (record["base_metrics"].get(bench) or {}).get("accuracy")
+        after = m.get("accuracy")
+        if base is not None and after is not None:
+            lines.append(f"| {bench} | {100 * base:.1f} | {100 * after:.1f} | {100 * (after - base):+.1f} |")
+    secs = {k: v for k, v in record["cost"]["seconds"].items() if k != "total"}
+    lines += ["", "seconds per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in secs.items())]
+    return "\n".join(lines)

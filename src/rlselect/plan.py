@@ -32,13 +32,19 @@ def describe(overrides: list[str]) -> str:
     runs = sweep_runs(cfg)
     lines = [f"study {cfg.study}: {len(runs)} runs"]
     model = cfg.model.get("path") or cfg.model.name
-    lines.append(f"  model {model} ({cfg.model.get('dtype', 'float32')}); data {cfg.data.name} "
-                 f"(pool split {cfg.data.pool_split}, size {cfg.data.pool_size or 'all'}, regime {cfg.data.regime})")
-    lines.append(f"  trainer: budget_mode {cfg.trainer.budget_mode}, lr {cfg.trainer.args.learning_rate}, "
-                 f"beta {cfg.trainer.args.get('beta')}, G {cfg.trainer.args.num_generations}, "
-                 f"completions/step {cfg.trainer.args.per_device_train_batch_size * cfg.trainer.args.get('gradient_accumulation_steps', 1)}")
-    lines.append(f"  eval: {', '.join(b for r in cfg.eval.runs for b in r.benchmarks)} "
-                 f"({', '.join(r.protocol for r in cfg.eval.runs)})")
+    lines.append(
+        f"  model {model} ({cfg.model.get('dtype', 'float32')}); data {cfg.data.name} "
+        f"(pool split {cfg.data.pool_split}, size {cfg.data.pool_size or 'all'}, regime {cfg.data.regime})"
+    )
+    lines.append(
+        f"  trainer: budget_mode {cfg.trainer.budget_mode}, lr {cfg.trainer.args.learning_rate}, "
+        f"beta {cfg.trainer.args.get('beta')}, G {cfg.trainer.args.num_generations}, "
+        f"completions/step {cfg.trainer.args.per_device_train_batch_size * cfg.trainer.args.get('gradient_accumulation_steps', 1)}"
+    )
+    lines.append(
+        f"  eval: {', '.join(b for r in cfg.eval.runs for b in r.benchmarks)} "
+        f"({', '.join(r.protocol for r in cfg.eval.runs)})"
+    )
     from rlselect.train.grpo import steps_for_budget
 
     args = OmegaConf.to_container(cfg.trainer.args, resolve=True)
@@ -50,8 +56,10 @@ def describe(overrides: list[str]) -> str:
         else:
             n = sub.budget if isinstance(budget, int) else (sub.data.pool_size or 7473)
             steps = steps_for_budget(int(n), args, sub.trainer.budget_mode, sub.trainer.max_steps, sub.trainer.epochs)
-        lines.append(f"  - selector={sub.selector.name} schedule={sub.schedule.name} budget={budget} "
-                     f"seed={sub.seed} steps={steps}")
+        lines.append(
+            f"  - selector={sub.selector.name} schedule={sub.schedule.name} budget={budget} "
+            f"seed={sub.seed} steps={steps}"
+        )
     return "\n".join(lines)
 
 

@@ -1,8 +1,8 @@
-"""Gathering what a selector needs (`Selector.needs`) and running it on a set of candidates.
+"""Gathering what a selector needs (`Selector.needs`), running it, and summarising its choice.
 
-Used by both schedules: `static` (once, at the starting policy, every stage cached on disk and
-shared by a sweep) and `rounds` (at the current policy inside training, cached per round in the
-run directory).
+One path for both schedules: `static` (once, at the scoring policy loaded from disk, gradient
+features cached on disk and shared by a sweep) and `rounds` (at the live policy inside training:
+features in memory, validation rollouts sampled with the round's seed).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rlselect.selectors import SelectionInputs, Selector
+from rlselect.cache import model_fingerprint, records_key, stage_key
+from rlselect.selectors.base import SelectionInputs, Selector
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,17 @@ def feature_kwargs(feat_cfg: dict) -> dict[str, Any]:
     from rlselect.grads import JLProjection
 
     proj = feat_cfg.get("projection") or {}
-    projection = JLProjection(dim=int(proj["dim"]), seed=int(proj.get("seed", 0)), kind=proj.get("kind", "rademacher")) \
-        if proj.get("dim") else None
-    kwargs = dict(params=feat_cfg.get("params", "all"), token_agg=feat_cfg.get("token_agg", "seq_mean"),
-                  projection=projection, batch_size=int(feat_cfg.get("batch_size", 8)))
+    projection = None
+    if proj.get("dim"):
+        projection = JLProjection(
+            dim=int(proj["dim"]), seed=int(proj.get("seed", 0)), kind=proj.get("kind", "rademacher")
+        )
+    kwargs = dict(
+        params=feat_cfg.get("params", "all"),
+        token_agg=feat_cfg.get("token_agg", "seq_mean"),
+        projection=projection,
+        batch_size=int(feat_cfg.get("batch_size", 8)),
+    )
     if proj.get("buffer_mb") is not None:
         kwargs["projection_buffer_mb"] = float(proj["buffer_mb"])
     return kwargs
@@ -67,8 +75,9 @@ def compute_gradient_features(model, tokenizer, records, rows, feat_cfg: dict, o
     kwargs = feature_kwargs(feat_cfg)
     if out_dir is None:
         return policy_gradients(model, tokenizer, prompts, comps, advs, **kwargs)
-    return compute_features(model, tokenizer, prompts, comps, advs, out_dir,
-                            shard_size=int(feat_cfg.get("shard_size", 64)), **kwargs)
+    return compute_features(
+        model, tokenizer, prompts, comps, advs, out_dir, shard_size=int(feat_cfg.get("shard_size", 64)), **kwargs
+    )
 
 
 def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cfg: dict):
@@ -86,6 +95,93 @@ def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cf
     return validation_gradient(model, tokenizer, prompts, comps, advs, **feature_kwargs(feat_cfg))
 
 
+def item_stats(rows: list[dict]) -> dict[str, dict]:
+    """id -> {"p", "mean_len"} from rollout rows."""
+    return {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in rows}
+
+
+def _required(model_path: str | None) -> str:
+    if model_path is None:
+        raise ValueError("the static schedule scores a checkpoint on disk: pass model_path")
+    return model_path
+
+
+def gather_inputs(
+    selector: Selector,
+    records: list[dict],
+    rows: list[dict],
+    val: list[dict],
+    *,
+    cfg: dict,
+    cache_dir: Path,
+    base_model_path: str,
+    model_path: str | None = None,
+    model=None,
+    tokenizer=None,
+    val_G: int | None = None,
+    round_seed: int | None = None,
+    pool: list[dict] | None = None,
+) -> SelectionInputs:
+    """Everything `selector.needs` for `records`, given their rollouts `rows` at the scoring policy.
+
+    Gradients, hidden states and the validation gradient are taken at the scoring policy (`model`,
+    or loaded from `model_path`); perplexities and LIMR's reward trajectories at the base model
+    (the baselines' definitions; cached stages computed over the whole `pool`, default `records`,
+    so the rounds schedule computes them once per run, not once per chunk). `round_seed=None` (static): features and
+    validation rollouts are cached stages keyed by `model_path`; an int (rounds): they are
+    computed in memory at the live policy, validation rollouts sampled with that seed.
+    """
+    stats = item_stats(rows)
+    inputs = SelectionInputs(records=records, stats=stats)
+    needs = selector.needs
+    feat_cfg = dict(cfg.get("features") or {})
+    rollout_cfg = dict(cfg["rollouts"])
+    if needs & {"features", "val_features", "hidden"} and model is None:
+        from rlselect.models import load_model
+
+        model, tokenizer = load_model(_required(model_path))
+    if "features" in needs:
+        out_dir = None
+        if round_seed is None:
+            key = stage_key("features-v2", model_fingerprint(model_path), records_key(records), rollout_cfg, feat_cfg)
+            out_dir = Path(cache_dir) / "features" / key
+        inputs.features = compute_gradient_features(model, tokenizer, records, rows, feat_cfg, out_dir)
+    if "val_features" in needs:
+        G = int(val_G or feat_cfg.get("val_G") or rollout_cfg["G"])
+        if round_seed is None:
+            from rlselect.rollouts.stage import rollout_stage
+
+            val_rows = rollout_stage(
+                _required(model_path), val, {**rollout_cfg, "G": G}, cache_dir, model=model, tokenizer=tokenizer
+            )
+        else:
+            from rlselect.rollouts.generate import sample_rows
+
+            val_rows = sample_rows(model, tokenizer, val, rollout_cfg, G=G, seed=round_seed)
+        inputs.val_features = compute_validation_gradient(model, tokenizer, val, val_rows, feat_cfg)
+    if "hidden" in needs:
+        from rlselect.stats.hidden import hidden_features
+
+        inputs.hidden = hidden_features(model, tokenizer, records)
+    if "reward_trajectories" in needs:
+        from rlselect.stats.reward_trajectory import reward_trajectory_stage
+
+        inputs.extra["reward_trajectories"] = reward_trajectory_stage(
+            base_model_path,
+            pool or records,
+            dict(cfg["trainer"]),
+            int(cfg["selector"].get("limr_epochs", 2)),
+            cache_dir,
+        )
+    if "ppl" in needs:
+        from rlselect.stats.perplexity import perplexity_stage
+
+        ppl = perplexity_stage(base_model_path, pool or records, cache_dir)
+        for rid in stats:
+            stats[rid].update(ppl[rid])
+    return inputs
+
+
 def run_selector(selector: Selector, inputs: SelectionInputs, budget: int, seed: int, params: dict) -> list[str]:
     ranked = selector(inputs, budget, seed, **params)
     if len(set(ranked)) != len(ranked) or not set(ranked) <= set(inputs.ids):
@@ -93,46 +189,17 @@ def run_selector(selector: Selector, inputs: SelectionInputs, budget: int, seed:
     return ranked[:budget]
 
 
-def static_inputs(selector: Selector, pool: list[dict], val: list[dict], *, model_path: str, base_model_path: str,
-                  rows: list[dict], cfg: dict, cache_dir: Path) -> SelectionInputs:
-    """Everything `selector.needs`, computed once at `model_path` and cached under `cache_dir`.
-
-    `rows` are the pool's rollouts at `model_path` (their p_i are the per-item stats). Perplexities
-    are taken under the base model (the baselines' definition), gradients at the scoring policy.
-    """
-    from rlselect.cache import records_key, stage_key
-    from rlselect.rollouts.stage import model_fingerprint, rollout_stage
-
-    stats = {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in rows}
-    inputs = SelectionInputs(records=pool, stats=stats)
-    needs = selector.needs
-    feat_cfg = dict(cfg.get("features") or {})
-    model = tok = None
-    if needs & {"features", "val_features", "hidden"}:
-        from rlselect.models import load_model
-
-        model, tok = load_model(model_path)
-    if "features" in needs:
-        key = stage_key("features-v2", model_fingerprint(model_path), records_key(pool),
-                        cfg.get("rollouts"), feat_cfg)
-        inputs.features = compute_gradient_features(model, tok, pool, rows, feat_cfg,
-                                                    Path(cache_dir) / "features" / key)
-    if "val_features" in needs:
-        val_rollouts = {**dict(cfg.get("rollouts") or {}), "G": int(feat_cfg.get("val_G", cfg["rollouts"]["G"]))}
-        val_rows = rollout_stage(model_path, val, val_rollouts, cache_dir, model=model, tokenizer=tok)
-        inputs.val_features = compute_validation_gradient(model, tok, val, val_rows, feat_cfg)
-    if "hidden" in needs:
-        from rlselect.stats.hidden import hidden_features
-
-        inputs.hidden = hidden_features(model, tok, pool)
-    if "reward_trajectories" in needs:
-        from rlselect.stats.reward_trajectory import reward_trajectory_stage
-
-        inputs.extra["reward_trajectories"] = reward_trajectory_stage(
-            base_model_path, pool, dict(cfg["trainer"]), int(cfg["selector"].get("limr_epochs", 2)), cache_dir)
-    if "ppl" in needs:
-        from rlselect.stats.perplexity import perplexity_stage
-
-        for rid, row in perplexity_stage(base_model_path, pool, cache_dir).items():
-            stats[rid].update(row)
-    return inputs
+def selection_summary(
+    chosen: list[dict], stats: dict[str, dict], regime: str = "none", target_family: str | None = None
+) -> dict:
+    """Size, mean success rate and, when the pool carries ground truth, the selection precision."""
+    ps = [stats[r["id"]]["p"] for r in chosen if r["id"] in stats]
+    out: dict[str, Any] = {"n": len(chosen), "mean_success_rate": sum(ps) / len(ps) if ps else None}
+    share = max(1, len(chosen))
+    if regime == "noisy_reward":
+        out["corrupted_share"] = sum(bool(r["meta"]["corrupted"]) for r in chosen) / share
+    if regime == "imbalance" and target_family:
+        out["on_target_share"] = sum(r["meta"]["family"] == target_family for r in chosen) / share
+    if regime == "low_utility":
+        out["low_utility_share"] = sum(bool(r["meta"].get("low_utility")) for r in chosen) / share
+    return out

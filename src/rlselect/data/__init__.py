@@ -10,21 +10,8 @@ one YAML under conf/data/.
 from __future__ import annotations
 
 from rlselect.data import arith, competition, dapo, gsm8k, mixture, webinstruct  # noqa: F401  (register loaders)
-from rlselect.data.io import resolve_local_file
-from rlselect.data.registry import LOADERS, get_loader
-from rlselect.data.schema import INSTRUCTION, DataError, validate_records
-
-
-def load_records(name: str, split: str, path=None, **kwargs) -> list[dict]:
-    """Validated records as plain dicts (what the pipeline stages use)."""
-    records = get_loader(name)(split, path=path, **kwargs)
-    origin = f"{name}:{split}"
-    if path:
-        try:  # name the file, also when `path` is the folder holding it
-            origin = str(resolve_local_file(path, split))
-        except DataError:
-            origin = str(path)
-    return validate_records(records, origin)
+from rlselect.data.registry import LOADERS, load_records
+from rlselect.data.schema import INSTRUCTION, DataError
 
 
 def load(name: str, split: str, path=None, **kwargs):

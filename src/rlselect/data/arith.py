@@ -108,12 +108,20 @@ def generate_arith(
 
 
 @register("arith")
-def load_arith(split: str, path=None, seed: int = 0, sizes=None, families=FAMILIES, levels=(1, 2, 3),
-               instruction: str = ARITH_INSTRUCTION):
+def load_arith(
+    split: str,
+    path=None,
+    seed: int = 0,
+    sizes=None,
+    families=FAMILIES,
+    levels=(1, 2, 3),
+    instruction: str = ARITH_INSTRUCTION,
+):
     if path is not None:
         raise DataError("arith is generated in code; it takes no path (use seed and sizes)")
-    splits = generate_arith(seed=seed, sizes=sizes, families=tuple(families), levels=tuple(levels),
-                            instruction=instruction)
+    splits = generate_arith(
+        seed=seed, sizes=sizes, families=tuple(families), levels=tuple(levels), instruction=instruction
+    )
     if split not in splits:
         raise DataError(f"arith: unknown split {split!r}; available: {', '.join(splits)}")
     return splits[split]

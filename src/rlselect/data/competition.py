@@ -20,8 +20,10 @@ HUB = {
 
 def _load_competition(name: str, split: str, path=None, **kw) -> list[dict]:
     hub_id, config, hub_split = HUB[name]
-    rows, origin = read_rows(path, split, hub_id, config) if path else read_rows(
-        None, hub_split if split == "test" else split, hub_id, config
+    rows, origin = (
+        read_rows(path, split, hub_id, config)
+        if path
+        else read_rows(None, hub_split if split == "test" else split, hub_id, config)
     )
     records = []
     for i, row in enumerate(rows):

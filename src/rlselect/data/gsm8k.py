@@ -23,9 +23,7 @@ def load_gsm8k(split: str, path=None, **kw) -> list[dict]:
         solution = field(row, "answer", origin, i)
         final = parse_gsm8k_answer(str(solution))
         if final is None:
-            raise DataError(
-                f"{origin}, row {i} (id 'gsm8k-{split}-{i}'): answer has no '#### <final answer>' line"
-            )
+            raise DataError(f"{origin}, row {i} (id 'gsm8k-{split}-{i}'): answer has no '#### <final answer>' line")
         records.append(
             make_record(
                 id=f"gsm8k-{split}-{i}",

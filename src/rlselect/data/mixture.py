@@ -13,13 +13,12 @@ of the same source split as the pool), with `path`/`kwargs` passed to its own lo
 
 from __future__ import annotations
 
-from rlselect.data.registry import register
+from rlselect.data.registry import load_records, register
 from rlselect.data.schema import DataError
 
 
 @register("mixture")
 def load_mixture(split: str, path=None, components=()) -> list[dict]:
-    from rlselect.data import load_records
 
     if path is not None:
         raise DataError("mixture: give each component its own path (data.kwargs.components[i].path)")
@@ -34,7 +33,7 @@ def load_mixture(split: str, path=None, components=()) -> list[dict]:
         if source_split is None:
             continue
         rows = load_records(comp["name"], source_split, comp.get("path"), **dict(comp.get("kwargs") or {}))
-        start, stop = (dict(comp.get("slices") or {}).get(split) or [None, None])
+        start, stop = dict(comp.get("slices") or {}).get(split) or [None, None]
         rows = rows[start:stop]
         if comp.get("family"):
             rows = [{**r, "meta": {**r["meta"], "family": str(comp["family"])}} for r in rows]

@@ -25,9 +25,7 @@ def noisy_reward(records: list[dict], fraction: float, seed: int) -> list[dict]:
         raise DataError(f"data.noisy_fraction={fraction}: must be in [0, 1]")
     rng = random.Random(f"noisy-{seed}")
     chosen = set(rng.sample(range(len(records)), round(fraction * len(records))))
-    return [
-        {**r, "meta": {**r["meta"], "corrupted": i in chosen}} for i, r in enumerate(records)
-    ]
+    return [{**r, "meta": {**r["meta"], "corrupted": i in chosen}} for i, r in enumerate(records)]
 
 
 def imbalance(records: list[dict], target_family: str, target_share: float, seed: int) -> list[dict]:
@@ -63,7 +61,7 @@ def _wrong_answer(answer: str, rng: random.Random) -> str:
 def _with_question(record: dict, question: str) -> dict:
     """The record with a new question and the same instruction in its prompt."""
     user = record["prompt"][-1]["content"]
-    instruction = user[len(record["question"]):].lstrip("\n") if user.startswith(record["question"]) else ""
+    instruction = user[len(record["question"]) :].lstrip("\n") if user.startswith(record["question"]) else ""
     return {**record, "question": question, "prompt": make_prompt(question, instruction)}
 
 

@@ -6,7 +6,8 @@ source (str), meta (dict with a fixed set of keys so that Arrow can store it as 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # The instruction appended to every problem (METHODS.md section 6).
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -17,8 +18,7 @@ INSTRUCTION = "Please reason step by step, and put your final answer within \\bo
 #   corrupted  True when a data-regime transform made this item's reward ignore the response
 #   solution   reference solution text ("" when the source has none)
 #   low_utility why the item cannot teach anything ("mislabeled", "unanswerable"; "" = a clean item)
-META_DEFAULTS: dict[str, Any] = {"level": -1, "family": "", "corrupted": False, "solution": "",
-                                 "low_utility": ""}
+META_DEFAULTS: dict[str, Any] = {"level": -1, "family": "", "corrupted": False, "solution": "", "low_utility": ""}
 
 
 class DataError(ValueError):

@@ -18,8 +18,9 @@ HUB_ID = "TIGER-Lab/WebInstruct-verified"
 
 
 @register("webinstruct")
-def load_webinstruct(split: str, path=None, hub_id: str = HUB_ID, limit: int | None = None,
-                     low_utility_field: str | None = None, **kw) -> list[dict]:
+def load_webinstruct(
+    split: str, path=None, hub_id: str = HUB_ID, limit: int | None = None, low_utility_field: str | None = None, **kw
+) -> list[dict]:
     rows, origin = read_rows(path, split, hub_id)
     if limit is not None:
         rows = rows[: int(limit)]
@@ -34,13 +35,17 @@ def load_webinstruct(split: str, path=None, hub_id: str = HUB_ID, limit: int | N
         if low_utility_field is not None and low_utility_field not in row:
             raise DataError(f"{origin}, row {i}: missing field {low_utility_field!r} (data.kwargs.low_utility_field)")
         flagged = bool(row.get(low_utility_field)) if low_utility_field else False
-        records.append(make_record(
-            id=f"webinstruct-{row.get('id', i)}",
-            question=str(question),
-            answer=answer,
-            source="webinstruct",
-            meta={"family": str(row.get("category") or "webinstruct").lower(),
-                  "low_utility": "flagged" if flagged else ""},
-            **kw,
-        ))
+        records.append(
+            make_record(
+                id=f"webinstruct-{row.get('id', i)}",
+                question=str(question),
+                answer=answer,
+                source="webinstruct",
+                meta={
+                    "family": str(row.get("category") or "webinstruct").lower(),
+                    "low_utility": "flagged" if flagged else "",
+                },
+                **kw,
+            )
+        )
     return records

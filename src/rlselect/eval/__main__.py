@@ -6,8 +6,8 @@
         --temperature 0.7
     python -m rlselect.eval --model PATH --benchmarks arith --limit 50 --max-gen-toks 128
 
-Writes <output-dir>/<benchmark>_<protocol>.json (+ _samples.jsonl) and prints one line per
-benchmark. The same tasks also run from lm-eval's own CLI:
+lm-eval writes <output-dir>/results_<time>.json (+ samples_<task>_<time>.jsonl) and one line per
+benchmark is printed. The same tasks also run from lm-eval's own CLI:
 
     lm_eval --model hf --model_args pretrained=PATH --include_path src/rlselect/eval/tasks \
         --tasks rlselect_gsm8k --apply_chat_template --metadata '{"data_dir": "../shared/data"}'
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arith-seed", type=int, default=0)
     p.add_argument("--split", default="test")
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads (1 is fastest for tiny)")
-    p.add_argument("--no-samples", action="store_true", help="skip the _samples.jsonl files")
+    p.add_argument("--no-samples", action="store_true", help="skip the samples_<task>_<time>.jsonl files")
     return p
 
 
@@ -58,32 +58,26 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from rlselect.eval.runner import evaluate
 
-    rows = evaluate(
-        args.model,
-        args.benchmarks,
-        protocol=args.protocol,
-        k=args.k,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_gen_toks=args.max_gen_toks,
-        limit=args.limit,
-        batch_size=args.batch_size,
-        data_dir=args.data_dir,
-        output_dir=args.output_dir,
-        device=args.device,
-        tokenizer=args.tokenizer,
-        seed=args.seed,
-        arith_seed=args.arith_seed,
-        split=args.split,
-        backend=args.backend,
-        dtype=args.dtype,
-        write_samples=not args.no_samples,
-        num_threads=args.num_threads,
-    )
+    kw = vars(args)  # the option names are evaluate()'s keyword names
+    rows = evaluate(kw.pop("model"), kw.pop("benchmarks"), write_samples=not kw.pop("no_samples"), **kw)
     for r in rows:
-        print(json.dumps({k: r[k] for k in (
-            "benchmark", "protocol", "n_problems", "accuracy", "stderr", "pass_at_k", "limit", "results_file"
-        )}))
+        print(
+            json.dumps(
+                {
+                    k: r[k]
+                    for k in (
+                        "benchmark",
+                        "protocol",
+                        "n_problems",
+                        "accuracy",
+                        "stderr",
+                        "pass_at_k",
+                        "limit",
+                        "results_file",
+                    )
+                }
+            )
+        )
     return 0
 
 

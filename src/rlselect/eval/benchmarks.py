@@ -63,8 +63,9 @@ def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int =
     return f"hub:{benchmark}:{split}"
 
 
-def load_benchmark(benchmark: str, split: str = "test", data_dir=None, arith_seed: int = 0,
-                   family: str | None = None) -> list[dict]:
+def load_benchmark(
+    benchmark: str, split: str = "test", data_dir=None, arith_seed: int = 0, family: str | None = None
+) -> list[dict]:
     """Canonical records of one benchmark split (local folder, hub, or generated); `family` keeps
     only the records whose meta.family matches (GradAlign's imbalance regime tests the target
     family alone)."""

@@ -11,7 +11,6 @@ per-problem values, so for avg@k the stderr is the one of the per-problem mean a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -23,13 +22,9 @@ def _cached_reward(completion: str, gold: str) -> float:
     return float(math_reward(completion, gold))
 
 
-def score_completion(completion: str, gold: str) -> float:
-    """1.0 / 0.0 from the project's verifier (cached: results re-read a scored sample for free)."""
-    return _cached_reward(str(completion), str(gold))
-
-
 def score_completions(completions: Iterable[str], gold: str) -> list[float]:
-    return [score_completion(c, gold) for c in completions]
+    """1.0 / 0.0 per completion from the project's verifier (cached: the runner re-reads scored samples for free)."""
+    return [_cached_reward(str(c), str(gold)) for c in completions]
 
 
 def clear_cache() -> None:
@@ -60,15 +55,3 @@ def process_results(doc: dict, results: Sequence) -> dict[str, float]:
 def all_samples(resps, docs):
     """lm-eval `custom` filter: keep all `repeats` samples of every request (identity)."""
     return [list(r) for r in resps]
-
-
-def mean_and_stderr(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (sample std, n-1), as lm-eval's `mean_stderr`."""
-    n = len(values)
-    if n == 0:
-        return float("nan"), float("nan")
-    mu = sum(values) / n
-    if n < 2:
-        return mu, float("nan")
-    var = sum((v - mu) ** 2 for v in values) / (n - 1)
-    return mu, math.sqrt(var) / math.sqrt(n)

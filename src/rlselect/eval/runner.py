@@ -6,8 +6,9 @@
 
 One `lm_eval.simple_evaluate` call per `evaluate` call, on the task YAMLs shipped in
 `rlselect/eval/tasks/` (only that folder is indexed, not lm-eval's thousands of tasks), with
-the chat template applied. Each benchmark gets `<output_dir>/<benchmark>_<protocol>.json` (numbers,
-settings, per-problem scores) and a `..._samples.jsonl` (prompts, completions, per-sample scores).
+the chat template applied. lm-eval's own EvaluationTracker writes `<output_dir>/results_<time>.json`
+(its results, with our per-benchmark rows under "rlselect") and `samples_<task>_<time>.jsonl`;
+its WandbLogger logs the numbers into the caller's W&B run, when one is active.
 """
 
 from __future__ import annotations
@@ -22,14 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlselect.eval.benchmarks import (
-    TASKS_DIR,
-    describe_source,
-    records_digest,
-    task_name,
-    task_yaml,
-)
-from rlselect.eval.metrics import clear_cache, flatten_samples, mean_and_stderr, score_completions
+from rlselect.eval.benchmarks import TASKS_DIR, describe_source, records_digest, task_name, task_yaml
+from rlselect.eval.metrics import clear_cache, flatten_samples, score_completions
 
 log = logging.getLogger(__name__)
 
@@ -49,35 +44,20 @@ class Protocol:
     temperature: float
     top_p: float
 
-    @property
-    def tag(self) -> str:
-        """File-name-safe label: greedy, avg16."""
-        return self.name.replace("@", "")
-
     def gen_kwargs(self, max_gen_toks: int) -> dict[str, Any]:
         """lm-eval generation kwargs. Everything the protocol fixes is explicit, so that a
         checkpoint's generation_config.json (Qwen2.5-Instruct ships repetition_penalty 1.05 and
         top_k 20) cannot silently change it: no repetition penalty, no top-k truncation."""
-        kw: dict[str, Any] = {
-            "do_sample": self.do_sample,
-            "max_gen_toks": int(max_gen_toks),
-            "repetition_penalty": 1.0,
-        }
+        kw: dict[str, Any] = {"do_sample": self.do_sample, "max_gen_toks": int(max_gen_toks), "repetition_penalty": 1.0}
         if self.do_sample:
             kw.update(temperature=float(self.temperature), top_p=float(self.top_p), top_k=0)
         return kw
 
 
-class _DropLmEvalHint(logging.Filter):
-    """lm-eval logs a --metadata usage hint for every custom_dataset task; it is noise here."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Custom kwargs can be passed to `--metadata`" not in record.getMessage()
-
-
-_task_logger = logging.getLogger("lm_eval.api.task")
-if not any(isinstance(f, _DropLmEvalHint) for f in _task_logger.filters):
-    _task_logger.addFilter(_DropLmEvalHint())
+# lm-eval logs a --metadata usage hint for every custom_dataset task; it is noise here.
+logging.getLogger("lm_eval.api.task").addFilter(
+    lambda record: "Custom kwargs can be passed to `--metadata`" not in record.getMessage()
+)
 
 
 def parse_protocol(protocol: str, k: int = 1, temperature: float = 0.7, top_p: float = 0.95) -> Protocol:
@@ -103,17 +83,9 @@ def parse_protocol(protocol: str, k: int = 1, temperature: float = 0.7, top_p: f
     return Protocol(f"avg@{k}", k, True, float(temperature), float(top_p))
 
 
-def lm_eval_version() -> str:
-    from importlib.metadata import version
-
-    return version("lm_eval")
-
-
 def _is_lm(obj) -> bool:
-    try:
-        from lm_eval.api.model import LM
-    except ImportError:  # pragma: no cover
-        return False
+    from lm_eval.api.model import LM
+
     return isinstance(obj, LM)
 
 
@@ -174,9 +146,10 @@ def build_lm(
     from lm_eval.models.huggingface import HFLM
 
     if isinstance(model, (str, Path)):
+        tok = str(tokenizer) if isinstance(tokenizer, Path) else tokenizer
         return HFLM(
             pretrained=str(model),
-            tokenizer=str(tokenizer) if isinstance(tokenizer, Path) else tokenizer,
+            tokenizer=tok,
             batch_size=batch_size,
             device=device or "cpu",
             dtype=dtype,
@@ -205,28 +178,23 @@ def _effective_max_gen_toks(lm, requested: int) -> int:
     max_len = getattr(lm, "max_length", None)
     if isinstance(max_len, int) and requested >= max_len:
         clamped = max(1, max_len // 2)
-        log.warning(
-            "max_gen_toks=%d does not fit the model's %d positions; using %d", requested, max_len, clamped
-        )
+        log.warning("max_gen_toks=%d does not fit the model's %d positions; using %d", requested, max_len, clamped)
         return clamped
     return int(requested)
 
 
-def _wandb_log(rows: list[dict]) -> None:
-    wandb = sys.modules.get("wandb")  # never import (and never start) W&B here
+def _wandb_log(out: dict) -> None:
+    """lm-eval's WandbLogger, into the caller's W&B run only: never import (or start) W&B here."""
+    wandb = sys.modules.get("wandb")
     if wandb is None or getattr(wandb, "run", None) is None:
         return
-    payload = {}
-    for r in rows:
-        key = f"eval/{r['benchmark']}/{r['protocol']}"
-        payload[f"{key}/accuracy"] = r["accuracy"]
-        payload[f"{key}/stderr"] = r["stderr"]
-        payload[f"{key}/pass_at_k"] = r["pass_at_k"]
-        payload[f"{key}/n_problems"] = r["n_problems"]
-    payload = {k: v for k, v in payload.items() if v is not None}
-    wandb.log(payload)
-    for k, v in payload.items():
-        wandb.run.summary[k] = v
+    from lm_eval.loggers import WandbLogger
+
+    # An explicit step lets lm-eval update the run config again on the next evaluate() call ...
+    wl = WandbLogger(init_args={"step": wandb.run.step})
+    wl.post_init(out)
+    wl.log_eval_result()
+    wandb.run.log({})  # ... and committing that step keeps the next call from overwriting it
 
 
 def evaluate(
@@ -267,43 +235,14 @@ def evaluate(
     data_dir: folder with <benchmark>/<split>.jsonl; default: the dataset hub (arith: generated).
     family: evaluate only the problems whose meta.family is this (e.g. the imbalance regime's
         target family); None evaluates the whole split.
-    output_dir: where <benchmark>_<protocol>.json (+ _samples.jsonl) go; None writes nothing.
+    output_dir: where lm-eval writes results_<time>.json (+ samples_<task>_<time>.jsonl unless
+        write_samples is false); None writes nothing.
     model_name: label recorded as `model` (default: the path, or the model's name_or_path).
     num_threads: torch CPU threads while generating (restored after); 1 is much faster for the
         tiny model on a small shared CPU, where intra-op threads wait on each other.
     """
-    with _torch_threads(num_threads):
-        return _evaluate(
-            model, benchmarks, protocol=protocol, k=k, temperature=temperature, top_p=top_p,
-            max_gen_toks=max_gen_toks, limit=limit, batch_size=batch_size, data_dir=data_dir,
-            output_dir=output_dir, device=device, tokenizer=tokenizer, seed=seed,
-            arith_seed=arith_seed, family=family, split=split, backend=backend, dtype=dtype,
-            max_length=max_length, write_samples=write_samples, model_name=model_name,
-            **backend_kwargs,
-        )
-
-
-@contextmanager
-def _torch_threads(n: int | None):
-    if not n:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _evaluate(
-    model, benchmarks, *, protocol, k, temperature, top_p, max_gen_toks, limit, batch_size,
-    data_dir, output_dir, device, tokenizer, seed, arith_seed, family, split, backend, dtype, max_length,
-    write_samples, model_name, **backend_kwargs,
-) -> list[dict]:
     import lm_eval
+    from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
 
     if isinstance(benchmarks, str):
@@ -318,122 +257,130 @@ def _evaluate(
 
     t0 = time.time()
     lm = build_lm(
-        model, tokenizer=tokenizer, backend=backend, batch_size=batch_size, device=device,
-        dtype=dtype, max_length=max_length, seed=seed, **backend_kwargs,
+        model,
+        tokenizer=tokenizer,
+        backend=backend,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        max_length=max_length,
+        seed=seed,
+        **backend_kwargs,
     )
     gen_toks = _effective_max_gen_toks(lm, int(max_gen_toks))
     gen_kwargs = proto.gen_kwargs(gen_toks)
 
     # Only the project's task folder is indexed; the metadata reaches utils.custom_dataset.
     data_dir_s = str(Path(data_dir).expanduser().resolve()) if data_dir else None
-    tm = TaskManager(
-        include_path=str(TASKS_DIR),
-        include_defaults=False,
-        metadata={"data_dir": data_dir_s, "eval_split": split, "arith_seed": int(arith_seed), "family": family},
-    )
+    meta = {"data_dir": data_dir_s, "eval_split": split, "arith_seed": int(arith_seed), "family": family}
+    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=meta)
     tasks = tm.load(list(names.values()))["tasks"]
     for name in names.values():
-        task = tasks[name]
-        task.set_config("generation_kwargs", gen_kwargs, update=True)
-        task.set_config("repeats", proto.k)
+        tasks[name].set_config("generation_kwargs", gen_kwargs, update=True)
+        tasks[name].set_config("repeats", proto.k)
 
+    # A ".json" output path makes lm-eval write into output_dir itself (not a per-model subfolder).
+    tracker = None if output_dir is None else EvaluationTracker(output_path=str(Path(output_dir) / "results.json"))
     clear_cache()
-    out = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=[tasks[n] for n in names.values()],
-        task_manager=tm,
-        limit=limit,
-        apply_chat_template=True,
-        log_samples=True,
-        bootstrap_iters=1000,  # `mean` has a closed-form stderr; > 0 only switches it on
-        random_seed=seed,
-        numpy_random_seed=seed,
-        torch_random_seed=seed,
-        fewshot_random_seed=seed,
-    )
-    elapsed = time.time() - t0
+    with _torch_threads(num_threads):
+        out = lm_eval.simple_evaluate(
+            model=lm,
+            tasks=[tasks[n] for n in names.values()],
+            task_manager=tm,
+            limit=limit,
+            apply_chat_template=True,
+            log_samples=True,
+            evaluation_tracker=tracker,
+            bootstrap_iters=1000,  # `mean` has a closed-form stderr; > 0 only switches it on
+            random_seed=seed,
+            numpy_random_seed=seed,
+            torch_random_seed=seed,
+            fewshot_random_seed=seed,
+        )
     if out is None:  # non-zero rank in a distributed run
         return []
-
-    version = lm_eval_version()
-    rows = []
-    for bench, name in names.items():
-        row, samples = _collect(
-            out, bench, name, proto,
-            common=dict(
-                model=model_name or model_label(model),
-                backend=backend_name(lm),
-                lm_eval_version=version,
-                evaluator=EVALUATOR,
+    samples = out.pop("samples")  # kept out of the results json and the W&B config, as lm-eval's CLI does
+    common = {
+        "model": model_name or model_label(model),
+        "backend": backend_name(lm),
+        "evaluator": EVALUATOR,
+        "lm_eval_version": out["lm_eval_version"],
+        "split": split,
+        "limit": None if limit is None else int(limit),
+        "max_gen_toks": gen_toks,
+        "max_gen_toks_requested": int(max_gen_toks),
+        "chat_template": True,
+        "seed": int(seed),
+        "family": family,
+        "batch_size": getattr(lm, "batch_size", batch_size),
+        "device": str(getattr(lm, "device", device)),
+        "dtype": str(getattr(getattr(lm, "model", None), "dtype", dtype)).replace("torch.", ""),
+        "elapsed_s_all_benchmarks": round(time.time() - t0, 3),
+    }
+    rows = [
+        _collect(
+            out,
+            samples[name],
+            bench,
+            proto,
+            dict(
+                common,
                 task=name,
                 task_yaml=str(task_yaml(bench)),
-                split=split,
-                limit=None if limit is None else int(limit),
-                max_gen_toks=gen_toks,
-                max_gen_toks_requested=int(max_gen_toks),
                 generation_kwargs={**tasks[name].config.generation_kwargs},
-                chat_template=True,
-                seed=int(seed),
                 arith_seed=int(arith_seed) if bench == "arith" else None,
-                family=family,
                 data_source=describe_source(bench, split, data_dir_s, arith_seed, family),
-                batch_size=getattr(lm, "batch_size", batch_size),
-                device=str(getattr(lm, "device", device)),
-                dtype=str(getattr(getattr(lm, "model", None), "dtype", dtype)).replace("torch.", ""),
-                elapsed_s_all_benchmarks=round(elapsed, 3),
             ),
         )
-        if output_dir is not None:
-            _write(Path(output_dir), row, samples, write_samples)
-        rows.append(row)
+        for bench, name in names.items()
+    ]
+    if tracker is not None:
+        _save(tracker, out, samples, rows, write_samples)
+    _wandb_log(out)
+    for row in rows:
         log.info(
             "%s %s: accuracy %.4f +- %s over %d problems%s",
-            bench, proto.name, row["accuracy"],
-            "n/a" if row["stderr"] is None else f"{row['stderr']:.4f}", row["n_problems"],
+            row["benchmark"],
+            proto.name,
+            row["accuracy"],
+            "n/a" if row["stderr"] is None else f"{row['stderr']:.4f}",
+            row["n_problems"],
             f" (limit {limit})" if limit is not None else "",
         )
-    _wandb_log(rows)
     return rows
 
 
-def _collect(out: dict, bench: str, name: str, proto: Protocol, common: dict) -> tuple[dict, list[dict]]:
-    """Result row (numbers from lm-eval, cross-checked against the per-problem scores) + samples."""
-    res = out["results"][name]
-    acc = float(res[f"acc,{FILTER}"])
-    se = res.get(f"acc_stderr,{FILTER}")
-    se = float(se) if isinstance(se, (int, float)) else float("nan")
-    pass_k = float(res[f"pass_at_k,{FILTER}"])
+@contextmanager
+def _torch_threads(n: int | None):
+    import torch
 
-    per_problem, samples, docs = [], [], []
-    for ex in sorted(out["samples"][name], key=lambda e: e["doc_id"]):
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n or before))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _collect(out: dict, samples: list[dict], bench: str, proto: Protocol, common: dict) -> dict:
+    """Result row: lm-eval's numbers, with the per-problem and per-sample scores of its samples."""
+    res = out["results"][common["task"]]
+    se = res.get(f"acc_stderr,{FILTER}")  # sample std of the per-problem scores / sqrt(n); "N/A" for n = 1
+    per_problem, docs = [], []
+    for ex in sorted(samples, key=lambda e: e["doc_id"]):
         doc = ex["doc"]
         docs.append(doc)
-        completions = flatten_samples(ex["filtered_resps"])
-        scores = score_completions(completions, doc["answer"])
-        score = sum(scores) / len(scores)
-        if abs(score - float(ex["acc"])) > 1e-9:  # same verifier, same inputs: must agree
-            raise RuntimeError(f"{bench} {doc['id']}: lm-eval acc {ex['acc']} != recomputed {score}")
-        per_problem.append({"id": doc["id"], "answer": doc["answer"], "score": score, "scores": scores})
-        samples.append({
-            "id": doc["id"],
-            "answer": doc["answer"],
-            "prompt": ex["arguments"][0][0],
-            "completions": completions,
-            "scores": scores,
-        })
-    mean, stderr = mean_and_stderr([p["score"] for p in per_problem])
-    if per_problem and abs(mean - acc) > 1e-9:
-        raise RuntimeError(f"{bench}: lm-eval accuracy {acc} != mean of per-problem scores {mean}")
-
-    row = {
+        # free: process_results already scored these completions (cached)
+        scores = score_completions(flatten_samples(ex["filtered_resps"]), doc["answer"])
+        per_problem.append({"id": doc["id"], "answer": doc["answer"], "score": float(ex["acc"]), "scores": scores})
+    return {
         "benchmark": bench,
         "protocol": proto.name,
         "k": proto.k,
         "n_problems": len(per_problem),
-        "accuracy": acc,
-        # std error across problems of the per-problem scores; null when undefined (1 problem)
-        "stderr": se if se == se else (stderr if stderr == stderr else None),
-        "pass_at_k": pass_k,
+        "accuracy": float(res[f"acc,{FILTER}"]),
+        "stderr": float(se) if isinstance(se, (int, float)) else None,
+        "pass_at_k": float(res[f"pass_at_k,{FILTER}"]),
         "n_samples": sum(len(p["scores"]) for p in per_problem),
         "do_sample": proto.do_sample,
         "temperature": proto.temperature,
@@ -442,26 +389,21 @@ def _collect(out: dict, bench: str, name: str, proto: Protocol, common: dict) ->
         "data_sha256": records_digest(docs),
         "per_problem": per_problem,
     }
-    return row, samples
 
 
-def result_paths(output_dir: Path, bench: str, proto_name: str) -> tuple[Path, Path]:
-    tag = proto_name.replace("@", "")
-    return output_dir / f"{bench}_{tag}.json", output_dir / f"{bench}_{tag}_samples.jsonl"
-
-
-def _write(output_dir: Path, row: dict, samples: list[dict], write_samples: bool) -> None:
-    import json
-
-    from rlselect.cache import atomic_write_bytes, atomic_write_json
-
-    json_path, samples_path = result_paths(output_dir, row["benchmark"], row["protocol"])
-    if write_samples:
-        blob = "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples).encode()
-        atomic_write_bytes(samples_path, blob)
-        row["samples_file"] = samples_path.name
-    atomic_write_json(json_path, row)
-    row["results_file"] = str(json_path)
+def _save(tracker, out: dict, samples: dict, rows: list[dict], write_samples: bool) -> None:
+    """lm-eval's own result and sample files; our rows (settings, per-problem scores) ride in its results json."""
+    tracker.save_results_aggregated(results={**out, "rlselect": {r["benchmark"]: r for r in rows}}, samples=samples)
+    date = getattr(tracker, "date_id", "")  # set by lm-eval when it writes the results file
+    files = [Path(tracker.output_path).with_name(f"results_{date}.json")]
+    for row in rows:
+        row["results_file"] = str(files[0])
+        if write_samples:
+            tracker.save_results_samples(task_name=row["task"], samples=samples[row["task"]])
+            files.append(files[0].with_name(f"samples_{row['task']}_{date}.jsonl"))
+            row["samples_file"] = files[-1].name
+    if missing := [str(f) for f in files if not f.exists()]:  # lm-eval only logs a failed write
+        raise RuntimeError(f"lm-eval could not write {missing} (see its warning above)")
 
 
 def evaluate_suite(model, runs, *, tokenizer=None, **common) -> list[dict]:
@@ -485,13 +427,10 @@ def run_config(model, cfg, *, output_dir=None, tokenizer=None, **overrides) -> l
 
     `cfg` is a dict or OmegaConf node; `overrides` replace its shared settings (e.g. limit=20).
     """
-    try:
-        from omegaconf import DictConfig, OmegaConf
+    from omegaconf import DictConfig, OmegaConf
 
-        if isinstance(cfg, DictConfig):
-            cfg = OmegaConf.to_container(cfg, resolve=True)
-    except ImportError:  # pragma: no cover - omegaconf is a dependency
-        pass
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
     cfg = {**dict(cfg), **overrides}
     runs = cfg.pop("runs", None)
     if not runs:
@@ -499,6 +438,3 @@ def run_config(model, cfg, *, output_dir=None, tokenizer=None, **overrides) -> l
     if output_dir is not None:
         cfg["output_dir"] = output_dir
     return evaluate_suite(model, runs, tokenizer=tokenizer, **cfg)
-
-
-__all__ = ["Protocol", "parse_protocol", "evaluate", "evaluate_suite", "run_config", "build_lm"]

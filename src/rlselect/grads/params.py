@@ -8,7 +8,8 @@ name, and its gradient includes every use of it, e.g. both the input embedding a
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -51,9 +52,7 @@ def select_parameters(
             raise ValueError("params='lora' but the model has no trainable LoRA weights: use add_lora()")
     else:
         pats = [params] if isinstance(params, str) else list(params)
-        chosen = [
-            (n, p) for n, p in trainable if any(_matches(pt, a) for pt in pats for a in aliases[id(p)])
-        ]
+        chosen = [(n, p) for n, p in trainable if any(_matches(pt, a) for pt in pats for a in aliases[id(p)])]
         if not chosen:
             raise ValueError(f"no trainable parameter matches {pats!r}")
     return chosen
@@ -70,7 +69,7 @@ def add_lora(
     alpha: int | None = None,
     target_modules: Sequence[str] = DEFAULT_LORA_TARGETS,
     dropout: float = 0.0,
-    init_lora_weights: bool | str = True,
+    init_lora_weights: Any = True,
 ):
     """Wrap `model` in a peft LoRA model (rank r, scaling alpha/r, default alpha = 2r).
 

@@ -22,7 +22,7 @@ ordinary summed weight gradients are never computed.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -100,11 +100,10 @@ def _is_elementwise_affine(module: nn.Module, x: torch.Tensor) -> bool:
         if ok:
             x1 = x[:1]
             gen = torch.Generator().manual_seed(0)  # local: leaves the global RNG alone
-            pr = {n: torch.randn(p.shape, generator=gen).to(p) for n, p in module._parameters.items()
-                  if p is not None}
+            pr = {n: torch.randn(p.shape, generator=gen).to(p) for n, p in module._parameters.items() if p is not None}
             base = {n: (torch.ones_like(p) if n == "weight" else torch.zeros_like(p)) for n, p in pr.items()}
             f = torch.func.functional_call(module, base, (x1,))
-            want = f * pr["weight"] + (pr["bias"] if "bias" in pr else 0)
+            want = f * pr["weight"] + pr.get("bias", 0)
             got = torch.func.functional_call(module, pr, (x1,))
             ok = got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-5)
         _AFFINE_TYPES[t] = bool(ok)
@@ -113,8 +112,11 @@ def _is_elementwise_affine(module: nn.Module, x: torch.Tensor) -> bool:
 
 def affine_grads(module: nn.Module, names: list[str], x, go, seg, nseg) -> dict[str, torch.Tensor]:
     """Per-segment grads of an elementwise-affine module: dw_s = sum_{s} dy * f(x), db_s = sum_{s} dy."""
-    base = {n: (torch.ones_like(p) if n == "weight" else torch.zeros_like(p))
-            for n, p in module._parameters.items() if p is not None}
+    base = {
+        n: (torch.ones_like(p) if n == "weight" else torch.zeros_like(p))
+        for n, p in module._parameters.items()
+        if p is not None
+    }
     H = x.shape[-1]
     rows_per_item = x.numel() // H // seg.shape[0]
     seg_rows = seg.repeat_interleave(rows_per_item) if rows_per_item > 1 else seg
@@ -137,7 +139,7 @@ def generic_grads(module: nn.Module, names: list[str], x, go, seg, nseg) -> dict
         def f(pp):
             return torch.func.functional_call(module, pp, (xb.unsqueeze(0),)).squeeze(0)
 
-        _, vjp = torch.func.vjp(f, params)
+        vjp = torch.func.vjp(f, params)[1]
         return vjp(gb)[0]
 
     with torch.enable_grad():
@@ -153,8 +155,13 @@ class PerExampleGrads:
     type go through `generic_grads`, which needs forward(x) with a single tensor argument.
     """
 
-    def __init__(self, model: nn.Module, selected, on_grad: Callable[[str, torch.Tensor], None],
-                 skip: tuple[nn.Module, ...] = ()):
+    def __init__(
+        self,
+        model: nn.Module,
+        selected,
+        on_grad: Callable[[str, torch.Tensor], None] | None,
+        skip: tuple[nn.Module, ...] = (),
+    ):
         self.model = model
         self.name_of = {id(p): n for n, p in selected}
         self.on_grad = on_grad
@@ -198,12 +205,15 @@ class PerExampleGrads:
         if type(module) is not nn.Linear and type(module) is not nn.Embedding and len(args) != 1:
             raise NotImplementedError(
                 f"per-example gradients of {type(module).__name__} need forward(x) with one "
-                "tensor argument: exclude its parameters via `params`")
+                "tensor argument: exclude its parameters via `params`"
+            )
         x = args[0].detach()
         seg, nseg = self.seg, self.nseg
         if seg is None or x.shape[0] != seg.shape[0]:
-            raise RuntimeError(f"{type(module).__name__}: input dim 0 ({x.shape[0]}) does not match "
-                               f"the segment ids ({None if seg is None else seg.shape[0]})")
+            raise RuntimeError(
+                f"{type(module).__name__}: input dim 0 ({x.shape[0]}) does not match "
+                f"the segment ids ({None if seg is None else seg.shape[0]})"
+            )
         for _, p in own:
             self.pending[id(p)] = self.pending.get(id(p), 0) + 1
         if self.first_input is None and args[0].requires_grad:
@@ -255,6 +265,7 @@ class PerExampleGrads:
     def _flush(self, pid):
         self.pending.pop(pid, None)
         g = self.acc.pop(pid)
+        assert self.on_grad is not None, "set on_grad before the backward pass"
         self.on_grad(self.name_of[pid], g)
 
     def finish_batch(self):

@@ -15,7 +15,8 @@ positions that predict completion tokens.
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +41,7 @@ class _ExactSink:
         off, numel = self.slices[name]
         g = g.reshape(len(rows), numel).float().cpu()
         for k, r in enumerate(rows.tolist()):  # a row loop: index_add_ on a strided slice is slow
-            self.out[r, off:off + numel] += g[k]
+            self.out[r, off : off + numel] += g[k]
 
 
 # Per-prompt gradients held before one projection pass (MiB): the projection's memory is this
@@ -103,18 +104,28 @@ def pack(groups: Sequence[Group], seg_of_group: Sequence[int], pad_id: int, devi
     seqs = [(s, g, seg, w) for g, seg in zip(groups, seg_of_group) for s, w in zip(g.seqs, g.weights)]
     T = max(len(s) for s, *_ in seqs)
     ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
-    seg_rows, flat, tgt, wts, tseg = [], [], [], [], []
+    seg_rows: list[int] = []
+    flat: list[int] = []
+    tgt: list[int] = []
+    wts: list[float] = []
+    tseg: list[int] = []
     for b, (s, g, seg, w) in enumerate(seqs):
         ids[b, : len(s)] = torch.tensor(s)
         seg_rows.append(seg)
         n_c = len(s) - g.start
         flat.extend(range(b * T + g.start - 1, b * T + len(s) - 1))
-        tgt.extend(s[g.start:])
+        tgt.extend(s[g.start :])
         wts.extend([w] * n_c)
         tseg.extend([seg] * n_c)
     as_long = lambda x: torch.tensor(x, dtype=torch.long, device=device)  # noqa: E731
-    return (ids.to(device), as_long(seg_rows), as_long(flat), as_long(tgt),
-            torch.tensor(wts, dtype=torch.float32, device=device), as_long(tseg))
+    return (
+        ids.to(device),
+        as_long(seg_rows),
+        as_long(flat),
+        as_long(tgt),
+        torch.tensor(wts, dtype=torch.float32, device=device),
+        as_long(tseg),
+    )
 
 
 def _pad_id(tokenizer) -> int:
@@ -150,6 +161,10 @@ def _backward_batch(ctx: PerExampleGrads, parts, chunk, segs, nseg, pad_id):
     ctx.finish_batch()
 
 
+def _feed(sink, rows, name: str, g: torch.Tensor) -> None:
+    sink.add(rows, name, g)
+
+
 def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=False):
     """Forward/backward the non-None groups batch_size prompts at a time, feeding the sink.
     one_segment=True sums every prompt into output row 0 (the validation gradient)."""
@@ -162,23 +177,33 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
     try:
         with ctx, torch.enable_grad():
             for b0 in range(0, len(active), batch_size):
-                chunk = active[b0:b0 + batch_size]
+                chunk = active[b0 : b0 + batch_size]
                 if one_segment:
                     nseg, segs, rows = 1, [0] * len(chunk), torch.zeros(1, dtype=torch.long)
                 else:
                     nseg, segs = len(chunk), list(range(len(chunk)))
                     rows = torch.tensor([g.index for g in chunk], dtype=torch.long)
-                ctx.on_grad = lambda name, g, rows=rows: sink.add(rows, name, g)
+                ctx.on_grad = functools.partial(_feed, sink, rows)
                 _backward_batch(ctx, parts, chunk, segs, nseg, _pad_id(tokenizer))
     finally:
         model.train(was_training)
     return sink.out
 
 
-def policy_gradients(model, tokenizer, prompts, completions, advantages, *, params="all",
-                     token_agg="seq_mean", projection: JLProjection | None = None,
-                     batch_size: int = 16, append_eos: bool = False,
-                     projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB) -> torch.Tensor:
+def policy_gradients(
+    model,
+    tokenizer,
+    prompts,
+    completions,
+    advantages,
+    *,
+    params="all",
+    token_agg="seq_mean",
+    projection: JLProjection | None = None,
+    batch_size: int = 16,
+    append_eos: bool = False,
+    projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
+) -> torch.Tensor:
     """[n_prompts, dim] float32 CPU: row i = g_i (exact, flattened over the selected parameters
     in named_parameters() order; dim = P) or its projection Gamma^T g_i (dim = projection.dim).
 
@@ -192,24 +217,43 @@ def policy_gradients(model, tokenizer, prompts, completions, advantages, *, para
     return _run_batched(model, tokenizer, groups, sink, params, batch_size)
 
 
-def validation_gradient(model, tokenizer, prompts, completions, advantages, *, params="all",
-                        token_agg="seq_mean", projection: JLProjection | None = None,
-                        batch_size: int = 16, append_eos: bool = False,
-                        projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB) -> torch.Tensor:
+def validation_gradient(
+    model,
+    tokenizer,
+    prompts,
+    completions,
+    advantages,
+    *,
+    params="all",
+    token_agg="seq_mean",
+    projection: JLProjection | None = None,
+    batch_size: int = 16,
+    append_eos: bool = False,
+    projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
+) -> torch.Tensor:
     """1-D: g_V = (1/n_val) sum_i g_i, one aggregate policy gradient over all validation rollouts
     (the gradient of the mean over validation prompts of J_i; groups with equal rewards count in
     n_val but add 0). Same parameters and projection as the features. Not normalised: the
     GradAlign scorer normalises it. All-zero if no validation group has a learning signal."""
     n = len(prompts)
-    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos,
-                          scale=1.0 / max(n, 1))
+    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos, scale=1.0 / max(n, 1))
     sink = _sink(1, model, params, projection, projection_buffer_mb)
     return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=True)[0]
 
 
-def policy_gradients_loop(model, tokenizer, prompts, completions, advantages, *, params="all",
-                          token_agg="seq_mean", projection: JLProjection | None = None,
-                          batch_size: int = 16, append_eos: bool = False) -> torch.Tensor:
+def policy_gradients_loop(
+    model,
+    tokenizer,
+    prompts,
+    completions,
+    advantages,
+    *,
+    params="all",
+    token_agg="seq_mean",
+    projection: JLProjection | None = None,
+    batch_size: int = 16,
+    append_eos: bool = False,
+) -> torch.Tensor:
     """Reference for policy_gradients: per prompt, one plain forward of its group through the
     full model (right-padded + attention mask) and one torch.autograd.grad of J_i, projected on
     its own. batch_size is accepted for signature compatibility and ignored."""
@@ -234,8 +278,7 @@ def policy_gradients_loop(model, tokenizer, prompts, completions, advantages, *,
                 lp = F.log_softmax(logits.reshape(-1, logits.shape[-1]).float()[flat], dim=-1)
                 J = (lp.gather(1, tgt[:, None]).squeeze(1) * w).sum()
                 grads = torch.autograd.grad(J, [p for _, p in selected], allow_unused=True)
-            named = {n: (gr if gr is not None else torch.zeros_like(p)).detach()
-                     for (n, p), gr in zip(selected, grads)}
+            named = {n: (gr if gr is not None else torch.zeros_like(p)).detach() for (n, p), gr in zip(selected, grads)}
             if projection is not None:
                 out[g.index] = projection.project_named(named).cpu()
             else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,8 +26,9 @@ KINDS = {"rademacher": 1, "gaussian": 2}
 class JLProjection:
     """phi = Gamma^T g with a streamed, seeded Gamma (see module docstring)."""
 
-    def __init__(self, dim: int, seed: int = 0, kind: str = "rademacher",
-                 block_elems: int = 1 << 22, cache_bytes: int = 0):
+    def __init__(
+        self, dim: int, seed: int = 0, kind: str = "rademacher", block_elems: int = 1 << 22, cache_bytes: int = 0
+    ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
         if dim <= 0 or seed < 0:
@@ -72,8 +73,10 @@ class JLProjection:
 
     def gamma(self, name: str, numel: int) -> torch.Tensor:
         """The full [numel, d] slice of Gamma for one parameter (tests and small cases only)."""
-        rows = [self._block(name, k, min(self.rows_per_block, numel - s), "cpu")
-                for k, s in enumerate(range(0, numel, self.rows_per_block))]
+        rows = [
+            self._block(name, k, min(self.rows_per_block, numel - s), "cpu")
+            for k, s in enumerate(range(0, numel, self.rows_per_block))
+        ]
         g = torch.cat(rows)
         return (2 * g - 1) * self.scale if self.kind == "rademacher" else g * self.scale
 
@@ -87,7 +90,7 @@ class JLProjection:
         out = torch.zeros(n, self.dim, dtype=torch.float32, device=g2.device)
         R = self.rows_per_block
         for k, s in enumerate(range(0, numel, R)):
-            gb = g2[:, s:s + R]
+            gb = g2[:, s : s + R]
             blk = self._block(name, k, gb.shape[1], g2.device)
             if self.kind == "rademacher":  # Gamma = s (2B - 1):  g^T Gamma = 2s g^T B - s sum(g)
                 out.addmm_(gb, blk, alpha=2.0 * self.scale)
@@ -119,6 +122,6 @@ class JLProjection:
         out = torch.zeros(f2.shape[0], self.dim, device=f2.device)
         off = 0
         for name, numel in layout:
-            out += self.project_flat(name, f2[:, off:off + numel])
+            out += self.project_flat(name, f2[:, off : off + numel])
             off += numel
         return out[0] if single else out

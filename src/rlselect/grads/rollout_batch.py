@@ -14,8 +14,8 @@ token and contributes nothing. g_i = grad_theta J_i (the ascent direction).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 TOKEN_AGGS = ("seq_mean", "token_mean", "sum")
 

@@ -9,38 +9,37 @@ into a directory whose key differs raises instead of mixing features of differen
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from rlselect.cache import atomic_torch_save, atomic_write_json, read_json, stage_key
+from rlselect.cache import atomic_torch_save, atomic_write_json, model_fingerprint, read_json, stage_key
 from rlselect.grads.params import select_parameters
 from rlselect.grads.policy import policy_gradients
 
 FORMAT = 1
 
 
-def model_fingerprint(model: torch.nn.Module) -> str:
-    """Hash of every parameter's name, shape, dtype and (float64) sum and sum of squares: one
-    pass over the weights; changes whenever the weights do (in practice)."""
-    h = hashlib.sha256()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            d = p.detach().double()
-            h.update(f"{name}|{tuple(p.shape)}|{p.dtype}|{p.requires_grad}|"
-                     f"{d.sum().item():.17g}|{d.square().sum().item():.17g}\n".encode())
-    return h.hexdigest()[:16]
-
-
-def feature_config(model, prompts, completions, advantages, *, params="all", token_agg="seq_mean",
-                   projection=None, append_eos=False, shard_size=64, key_extra=None) -> dict:
+def feature_config(
+    model,
+    prompts,
+    completions,
+    advantages,
+    *,
+    params="all",
+    token_agg="seq_mean",
+    projection=None,
+    append_eos=False,
+    shard_size=64,
+    key_extra=None,
+) -> dict:
     """Everything the stored features depend on (batch_size is not: it changes only rounding)."""
     return {
         "format": FORMAT,
-        "data": stage_key(list(prompts), [list(c) for c in completions],
-                          [[float(a) for a in adv] for adv in advantages], length=24),
+        "data": stage_key(
+            list(prompts), [list(c) for c in completions], [[float(a) for a in adv] for adv in advantages], length=24
+        ),
         "model": model_fingerprint(model),
         "params": params,
         "token_agg": token_agg,
@@ -55,32 +54,61 @@ def _shard_path(out_dir: Path, s: int) -> Path:
     return out_dir / f"shard_{s:05d}.pt"
 
 
-def compute_features(model, tokenizer, prompts, completions, advantages, out_dir, *,
-                     shard_size: int = 64, key_extra=None,
-                     progress: Callable[[int, int], None] | None = None, **kwargs) -> torch.Tensor:
+def compute_features(
+    model,
+    tokenizer,
+    prompts,
+    completions,
+    advantages,
+    out_dir,
+    *,
+    shard_size: int = 64,
+    key_extra=None,
+    progress: Callable[[int, int], None] | None = None,
+    **kwargs,
+) -> torch.Tensor:
     """[n, dim] features (policy_gradients(**kwargs) of every prompt), computed shard by shard
     into out_dir and resumed from the shards already there. key_extra: anything else the caller
     wants in the key (e.g. a checkpoint id). progress(done_shards, total_shards) after each."""
     out_dir = Path(out_dir)
     n = len(prompts)
     proj = kwargs.get("projection")
-    cfg = feature_config(model, prompts, completions, advantages, params=kwargs.get("params", "all"),
-                         token_agg=kwargs.get("token_agg", "seq_mean"), projection=proj,
-                         append_eos=kwargs.get("append_eos", False), shard_size=shard_size,
-                         key_extra=key_extra)
+    cfg = feature_config(
+        model,
+        prompts,
+        completions,
+        advantages,
+        params=kwargs.get("params", "all"),
+        token_agg=kwargs.get("token_agg", "seq_mean"),
+        projection=proj,
+        append_eos=kwargs.get("append_eos", False),
+        shard_size=shard_size,
+        key_extra=key_extra,
+    )
     key = stage_key(cfg)
-    dim = proj.dim if proj is not None else sum(
-        p.numel() for _, p in select_parameters(model, kwargs.get("params", "all")))
+    dim = (
+        proj.dim
+        if proj is not None
+        else sum(p.numel() for _, p in select_parameters(model, kwargs.get("params", "all")))
+    )
     num_shards = (n + shard_size - 1) // shard_size
-    meta = {"n": n, "dim": dim, "shard_size": shard_size, "num_shards": num_shards, "key": key,
-            "config": cfg, "complete": False}
+    meta = {
+        "n": n,
+        "dim": dim,
+        "shard_size": shard_size,
+        "num_shards": num_shards,
+        "key": key,
+        "config": cfg,
+        "complete": False,
+    }
     meta_path = out_dir / "meta.json"
     if meta_path.exists():
         old = read_json(meta_path)
         if old.get("key") != key:
             raise ValueError(
                 f"feature store {out_dir} holds features of a different configuration (key "
-                f"{old.get('key')} != {key}); refusing to mix them: use a new out_dir or delete it")
+                f"{old.get('key')} != {key}); refusing to mix them: use a new out_dir or delete it"
+            )
     else:
         atomic_write_json(meta_path, meta)
     parts = []
@@ -93,8 +121,7 @@ def compute_features(model, tokenizer, prompts, completions, advantages, out_dir
                 raise ValueError(f"{path} does not belong to this feature store (key/shape mismatch)")
             feats = blob["features"]
         else:
-            feats = policy_gradients(model, tokenizer, prompts[a:b], completions[a:b],
-                                     advantages[a:b], **kwargs)
+            feats = policy_gradients(model, tokenizer, prompts[a:b], completions[a:b], advantages[a:b], **kwargs)
             atomic_torch_save(path, {"features": feats, "start": a, "end": b, "key": key})
         parts.append(feats)
         if progress is not None:
@@ -110,8 +137,9 @@ def load_features(out_dir) -> torch.Tensor:
     meta = read_json(out_dir / "meta.json")
     missing = [s for s in range(meta["num_shards"]) if not _shard_path(out_dir, s).exists()]
     if missing:
-        raise FileNotFoundError(f"feature store {out_dir} is incomplete: {len(missing)} of "
-                                f"{meta['num_shards']} shards missing (rerun compute_features)")
-    parts = [torch.load(_shard_path(out_dir, s), map_location="cpu")["features"]
-             for s in range(meta["num_shards"])]
+        raise FileNotFoundError(
+            f"feature store {out_dir} is incomplete: {len(missing)} of "
+            f"{meta['num_shards']} shards missing (rerun compute_features)"
+        )
+    parts = [torch.load(_shard_path(out_dir, s), map_location="cpu")["features"] for s in range(meta["num_shards"])]
     return torch.cat(parts) if parts else torch.zeros(0, meta["dim"])

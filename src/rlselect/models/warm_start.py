@@ -15,6 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
+from rlselect import console
 from rlselect.cache import atomic_write_json, stage_key
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
     )
     model.train()
     order: list[int] = []
+    bar = console.progress(steps, "warm start (SFT)", unit="step")
     for step in range(steps):
         if len(order) < cfg["batch_size"]:
             fresh = list(range(len(examples)))
@@ -96,8 +98,11 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
+        bar.update()
         if step % 50 == 0 or step == steps - 1:
-            log.info("tiny SFT step %d/%d loss %.3f (%.0f s)", step, steps, loss.item(), time.time() - t0)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            log.debug("tiny SFT step %d/%d loss %.3f (%.0f s)", step, steps, loss.item(), time.time() - t0)
+    bar.close()
     model.eval()
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -106,5 +111,11 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
     shutil.rmtree(out, ignore_errors=True)  # a half-written earlier attempt
     tmp.rename(out)
     atomic_write_json(out / "done.json", {"config": cfg, "seconds": round(time.time() - t0, 1)})
-    log.info("warm-started tiny model in %.1f s -> %s", time.time() - t0, out)
+    log.info(
+        "warm-started the tiny model: %d SFT steps, final loss %.3f, %.0f s -> %s",
+        steps,
+        loss.item(),
+        time.time() - t0,
+        out,
+    )
     return out

@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import pandas as pd
 
-from rlselect.report.records import fmt_pm, mean_std
+from rlselect.report.tables import frame, summarize
 
 
-def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[list[dict], str]:
-    """(rows, markdown) with mean ± std over seeds of accuracy before and after GRPO, in %."""
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in runs:
-        if benchmark in r.get("metrics", {}):
-            groups[(r["selector"], r["schedule"], r["budget"])].append(r)
-    rows = []
-    for (selector, schedule, budget), rs in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0])):
-        base = [r["base_metrics"][benchmark]["accuracy"] for r in rs]
-        after = [r["metrics"][benchmark]["accuracy"] for r in rs]
-        rows.append({
-            "selector": selector, "schedule": schedule, "budget": budget,
-            "seeds": sorted(r["seed"] for r in rs),
-            "base": mean_std(base), "trained": mean_std(after),
-            "delta": mean_std([a - b for a, b in zip(after, base)]),
-            "base_cell": fmt_pm(base), "trained_cell": fmt_pm(after),
-            "delta_cell": fmt_pm([a - b for a, b in zip(after, base)]),
-            "train_s": mean_std([r["cost"]["seconds"].get("train", 0.0) for r in rs])[0],
-        })
-    protocol = next((r["metrics"][benchmark].get("protocol") for r in runs if benchmark in r["metrics"]), "?")
-    lines = [
-        f"{benchmark} test accuracy (%), {protocol}, mean ± std over seeds",
-        "",
-        "| selector | schedule | budget | seeds | base | GRPO-trained | change | train s |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row['selector']} | {row['schedule']} | {row['budget']} | {len(row['seeds'])} | "
-            f"{row['base_cell']} | {row['trained_cell']} | {row['delta_cell']} | {row['train_s']:.0f} |"
-        )
-    return rows, "\n".join(lines) + "\n"
+def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str]:
+    """(table, markdown) with mean ± std over seeds of accuracy before and after GRPO, in %."""
+    df = frame(runs, benchmark)
+    df = df.assign(delta=df.acc - df.base, train_s=[r["cost"]["seconds"].get("train", 0.0) for r in df.run])
+    groups = df.groupby(["budget", "selector", "schedule"])
+    table = pd.DataFrame(
+        {
+            "seeds": groups.seed.count(),
+            "base": summarize(groups, "base").cell,
+            "GRPO-trained": summarize(groups, "acc").cell,
+            "change": summarize(groups, "delta").cell,
+            "train s": groups.train_s.mean().map("{:.0f}".format),
+        }
+    )
+    table = table.reset_index()[["selector", "schedule", "budget", *table.columns]]
+    proto = next((r["metrics"][benchmark].get("protocol") for r in runs if benchmark in r["metrics"]), "?")
+    md = table.to_markdown(index=False, disable_numparse=True)
+    return table, f"{benchmark} test accuracy (%), {proto}, mean ± std over seeds\n\n{md}\n"

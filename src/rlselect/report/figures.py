@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import io
 import json
-from collections import defaultdict
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from rlselect.cache import atomic_write_bytes
 from rlselect.report import paper
-from rlselect.report.records import mean_std
-from rlselect.report.tables import accuracy, base_values, method_rank, plain_runs, share_label
+from rlselect.report.tables import frame, method_rank, plain_runs, share_label
 
-PALETTE = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
-           "tab:gray", "tab:olive", "tab:cyan"]
+PALETTE = [
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+]
 
 
 def _colors(methods) -> dict[str, str]:
@@ -53,38 +62,30 @@ def _empty(ax, text: str) -> None:
 
 
 def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Path:
-    runs = [r for r in plain_runs(runs) if benchmark in r.get("metrics", {})]
+    df = frame(plain_runs(runs), benchmark)
     fig, ax = _new(f"{benchmark}: test accuracy vs budget", "budget N (prompts selected)", "accuracy (%)")
-    by_method: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in runs:
-        if r["selector"] != "full" and r["schedule"] == "static":
-            by_method[r["selector"]][r["budget"]].append(accuracy(r, benchmark))
-    colors = _colors(by_method)
-    pt = paper.LEARNALIGN_GSM8K
-    paper_shown = False
-    for method in sorted(by_method, key=method_rank):
-        xs = sorted(by_method[method])
-        stats = [mean_std(by_method[method][x]) for x in xs]
-        ax.errorbar(xs, [m for m, _ in stats], yerr=[s for _, s in stats], marker="o", capsize=3,
-                    color=colors[method], label=method)
-        ref = next(r for r in runs if r["selector"] == method)
-        if pt.applies(ref, method, benchmark):
-            pxs = [x for x in xs if pt.value(method, x) is not None]
+    sweep = df[(df.selector != "full") & (df.schedule == "static")]
+    stats = sweep.groupby(["selector", "budget"]).acc.agg(["mean", "std"]).fillna({"std": 0.0})
+    methods = sorted(set(sweep.selector), key=method_rank)
+    colors, pt, paper_shown = _colors(methods), paper.LEARNALIGN_GSM8K, False
+    for method in methods:
+        s = stats.loc[method]
+        ax.errorbar(s.index, s["mean"], yerr=s["std"], marker="o", capsize=3, color=colors[method], label=method)
+        if pt.applies(df.run[df.selector == method].iloc[0], method, benchmark):
+            pxs = [x for x in s.index if pt.value(method, x) is not None]
             ax.scatter(pxs, [pt.value(method, x) for x in pxs], marker="x", color=colors[method])
             paper_shown = paper_shown or bool(pxs)
-    base = base_values(runs, benchmark)
-    if base:
-        ax.axhline(mean_std(base)[0], color="black", linestyle="--", linewidth=1, label="base (no RL)")
-    full = [accuracy(r, benchmark) for r in runs if r["selector"] == "full"]
-    if full:
-        ax.axhline(mean_std(full)[0], color="black", linestyle=":", linewidth=1, label="full data")
-    if by_method:
+    base = df.dropna(subset=["base"]).drop_duplicates("seed").base  # one base evaluation per seed
+    if len(base):
+        ax.axhline(base.mean(), color="black", linestyle="--", linewidth=1, label="base (no RL)")
+    if (df.selector == "full").any():
+        ax.axhline(df.acc[df.selector == "full"].mean(), color="black", linestyle=":", linewidth=1, label="full data")
+    if methods:
         ax.set_xscale("log")
-        budgets = sorted({x for per in by_method.values() for x in per})
+        budgets = sorted(set(sweep.budget))
         ax.set_xticks(budgets, [str(b) for b in budgets])
         ax.minorticks_off()
-        ax.legend(fontsize=8, title="mean ± std over seeds" + ("; x = paper" if paper_shown else ""),
-                  title_fontsize=8)
+        ax.legend(fontsize=8, title="mean ± std over seeds" + ("; x = paper" if paper_shown else ""), title_fontsize=8)
     else:
         _empty(ax, "no budget sweep in these runs")
     return _save(fig, path)
@@ -114,14 +115,21 @@ def reward_curves(runs: list[dict], path: str | Path) -> Path:
 
     colors = _colors({label(r) for r, _ in curves})
     seen = set()
+
     def order(rh) -> tuple:
         r = rh[0]
         return method_rank(r["selector"]), r["budget"], label(r), r.get("seed", 0)
 
     for r, hist in sorted(curves, key=order):
         name = label(r)
-        ax.plot([s for s, _ in hist], [v for _, v in hist], color=colors[name], alpha=0.8, linewidth=1,
-                label=None if name in seen else name)
+        ax.plot(
+            [s for s, _ in hist],
+            [v for _, v in hist],
+            color=colors[name],
+            alpha=0.8,
+            linewidth=1,
+            label=None if name in seen else name,
+        )
         seen.add(name)
     if curves:
         ax.legend(fontsize=8, title="one line per seed", title_fontsize=8)
@@ -133,20 +141,23 @@ def reward_curves(runs: list[dict], path: str | Path) -> Path:
 def corrupted_share_per_round(runs: list[dict], path: str | Path, share: str = "corrupted_share") -> Path:
     what = share_label(share)
     fig, ax = _new(f"{what} share of the selected prompts per round", "round", f"{what} share (%)")
-    per: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in plain_runs(runs):
-        for rd in r.get("selection", {}).get("rounds") or []:
-            if rd.get(share) is not None:
-                per[r["selector"]][int(rd["round"])].append(100.0 * rd[share])
-    colors = _colors(per)
-    for method in sorted(per, key=method_rank):
-        xs = sorted(per[method])
-        stats = [mean_std(per[method][x]) for x in xs]
-        mean, std = [m for m, _ in stats], [s for _, s in stats]
-        ax.plot(xs, mean, marker=".", color=colors[method], label=method)
-        ax.fill_between(xs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
-                        color=colors[method], alpha=0.15)
-    if per:
+    rounds = pd.DataFrame(
+        [
+            (r["selector"], int(rd["round"]), 100.0 * rd[share])
+            for r in plain_runs(runs)
+            for rd in r.get("selection", {}).get("rounds") or []
+            if rd.get(share) is not None
+        ],
+        columns=["selector", "round", "share"],
+    )
+    stats = rounds.groupby(["selector", "round"]).share.agg(["mean", "std"]).fillna({"std": 0.0})
+    methods = sorted(set(rounds.selector), key=method_rank)
+    colors = _colors(methods)
+    for method in methods:
+        s = stats.loc[method]
+        ax.plot(s.index, s["mean"], marker=".", color=colors[method], label=method)
+        ax.fill_between(s.index, s["mean"] - s["std"], s["mean"] + s["std"], color=colors[method], alpha=0.15)
+    if methods:
         ax.set_ylim(0, 100)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8, title="mean ± std over seeds", title_fontsize=8)
@@ -158,17 +169,13 @@ def corrupted_share_per_round(runs: list[dict], path: str | Path, share: str = "
 def corrupted_share_bars(runs: list[dict], path: str | Path, share: str = "corrupted_share") -> Path:
     what = share_label(share)
     fig, ax = _new(f"{what} share of the selected set (static selection)", "method", f"{what} share (%)")
-    per: dict[str, list[float]] = defaultdict(list)
-    for r in plain_runs(runs):
-        if r.get("schedule") == "static" and r.get("selection", {}).get(share) is not None:
-            per[r["selector"]].append(100.0 * r["selection"][share])
-    methods = sorted(per, key=method_rank)
-    colors = _colors(methods)
-    stats = [mean_std(per[m]) for m in methods]
-    ax.bar(range(len(methods)), [m for m, _ in stats], yerr=[s for _, s in stats], capsize=4,
-           color=[colors[m] for m in methods])
-    ax.set_xticks(range(len(methods)), methods, rotation=20, fontsize=8)
-    if methods:
+    df = frame(plain_runs(runs)).drop_duplicates("rid")
+    stats = df[df.schedule == "static"].groupby("selector")[share].agg(["mean", "std"]).dropna(subset=["mean"])
+    stats = stats.fillna({"std": 0.0}).loc[sorted(stats.index, key=method_rank)]
+    colors = _colors(stats.index)
+    ax.bar(range(len(stats)), stats["mean"], yerr=stats["std"], capsize=4, color=[colors[m] for m in stats.index])
+    ax.set_xticks(range(len(stats)), list(stats.index), rotation=20, fontsize=8)
+    if len(stats):
         ax.set_ylim(0, 100)
     else:
         _empty(ax, "no static selections with this share")

@@ -16,12 +16,12 @@ ANY = None  # the column key of a number that holds at any budget (base model, f
 
 @dataclass(frozen=True)
 class PaperTable:
-    source: str                      # which paper and table
-    model: str                       # the model's hub name
-    data: str                        # our name of the selection pool
-    benchmarks: tuple[str, ...]      # benchmarks the table reports
+    source: str  # which paper and table
+    model: str  # the model's hub name
+    data: str  # our name of the selection pool
+    benchmarks: tuple[str, ...]  # benchmarks the table reports
     rows: dict[str, dict[Any, Any]]  # method -> column (budget or benchmark) -> number
-    budget: int | None = None        # the table's single budget (None: the budget is a column)
+    budget: int | None = None  # the table's single budget (None: the budget is a column)
     note: str = ""
     fixed_methods: tuple[str, ...] = field(default=("base", "full"))  # methods whose budget is not N
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 
@@ -20,19 +19,13 @@ def load_runs(path: str | Path) -> list[dict]:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}, line {n}: invalid JSON ({exc.msg})") from exc
-        key = (rec.get("selector"), rec.get("schedule"), rec.get("budget"), rec.get("seed"), rec.get("data"),
-               json.dumps(rec.get("variant")))
+        key = (
+            rec.get("selector"),
+            rec.get("schedule"),
+            rec.get("budget"),
+            rec.get("seed"),
+            rec.get("data"),
+            json.dumps(rec.get("variant")),
+        )
         latest[key] = rec
     return list(latest.values())
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    if not values:
-        return float("nan"), float("nan")
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def fmt_pm(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
-    m, s = mean_std([v * scale for v in values])
-    return f"{m:.{digits}f} ± {s:.{digits}f}"

@@ -8,7 +8,8 @@ value per completion.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rlselect.rewards.verifier import math_reward
 

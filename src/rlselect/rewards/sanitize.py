@@ -229,9 +229,8 @@ def reject_reason(ans: str) -> str | None:
             if ch != "!" or (i > 0 and ans[i - 1] == "\\"):
                 continue
             operand = _operand_before(ans, i)
-            if operand and _NUMERIC_ONLY.fullmatch(operand):
-                if _log10_estimate(operand) > math.log10(MAX_FACTORIAL):
-                    return f"factorial of a number above {MAX_FACTORIAL}"
+            if operand and _NUMERIC_ONLY.fullmatch(operand) and _log10_estimate(operand) > math.log10(MAX_FACTORIAL):
+                return f"factorial of a number above {MAX_FACTORIAL}"
     if _HUGE_ARGUMENT.search(ans) and _largest_quantity(ans) > math.log10(MAX_FACTORIAL_LIKE):
         return f"binomial, Gamma or factorial of a number above {MAX_FACTORIAL_LIKE}"
     return None

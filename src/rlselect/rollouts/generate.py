@@ -15,8 +15,18 @@ def render_prompts(tokenizer, records) -> list[str]:
     return [tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in records]
 
 
-def sample_completions(model, tokenizer, prompts: list[str], *, G: int, temperature: float, top_p: float,
-                       max_new_tokens: int, seed: int, batch_size: int = 32) -> list[list[dict]]:
+def sample_completions(
+    model,
+    tokenizer,
+    prompts: list[str],
+    *,
+    G: int,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    seed: int,
+    batch_size: int = 32,
+) -> list[list[dict]]:
     """G sampled completions per prompt: [{'text', 'n_tokens'}] (HF backend)."""
     import torch
 
@@ -42,7 +52,7 @@ def sample_completions(model, tokenizer, prompts: list[str], *, G: int, temperat
                 eos_token_id=tokenizer.eos_token_id,
             )
         new = gen[:, enc["input_ids"].shape[1] :]
-        not_pad = (new != tokenizer.pad_token_id)
+        not_pad = new != tokenizer.pad_token_id
         # tokens up to and including the first EOS
         is_eos = new == tokenizer.eos_token_id
         after_eos = (is_eos.cumsum(1) - is_eos.long()) > 0
@@ -54,8 +64,17 @@ def sample_completions(model, tokenizer, prompts: list[str], *, G: int, temperat
     return out
 
 
-def sample_completions_vllm(model_path: str, prompts: list[str], *, G: int, temperature: float, top_p: float,
-                            max_new_tokens: int, seed: int, **_) -> list[list[dict]]:
+def sample_completions_vllm(
+    model_path: str,
+    prompts: list[str],
+    *,
+    G: int,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    seed: int,
+    **_,
+) -> list[list[dict]]:
     """Same as `sample_completions` with vLLM (GPU machines)."""
     from vllm import LLM, SamplingParams
 
@@ -78,12 +97,30 @@ def score_groups(records, groups: list[list[dict]]) -> list[dict[str, Any]]:
     for rec, g in zip(records, groups):
         rewards = flat_r[k : k + len(g)]
         k += len(g)
-        rows.append({
-            "id": rec["id"],
-            "completions": [c["text"] for c in g],
-            "n_tokens": [c["n_tokens"] for c in g],
-            "rewards": rewards,
-            "p": sum(rewards) / len(rewards),
-            "mean_len": sum(c["n_tokens"] for c in g) / len(g),
-        })
+        rows.append(
+            {
+                "id": rec["id"],
+                "completions": [c["text"] for c in g],
+                "n_tokens": [c["n_tokens"] for c in g],
+                "rewards": rewards,
+                "p": sum(rewards) / len(rewards),
+                "mean_len": sum(c["n_tokens"] for c in g) / len(g),
+            }
+        )
     return rows
+
+
+def sample_rows(model, tokenizer, records, rollout_cfg: dict, *, G: int, seed: int) -> list[dict[str, Any]]:
+    """G scored rollouts per record at the live policy (HF generate): `score_groups` rows."""
+    groups = sample_completions(
+        model,
+        tokenizer,
+        render_prompts(tokenizer, records),
+        G=G,
+        temperature=rollout_cfg["temperature"],
+        top_p=rollout_cfg["top_p"],
+        max_new_tokens=rollout_cfg["max_new_tokens"],
+        seed=seed,
+        batch_size=rollout_cfg.get("batch_size", 32),
+    )
+    return score_groups(records, groups)

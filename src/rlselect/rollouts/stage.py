@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from rlselect.cache import atomic_write_json, read_json, records_key, stage_key
+from rlselect import console
+from rlselect.cache import atomic_write_json, model_fingerprint, read_json, records_key, stage_key
 
 log = logging.getLogger(__name__)
 
 
-def model_fingerprint(model_path: str | Path) -> dict:
-    """Identity of a checkpoint for cache keys: hub id, or a local folder's file names and sizes."""
-    p = Path(model_path)
-    if not p.is_dir():
-        return {"hub": str(model_path)}
-    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in {".json", ".safetensors", ".bin"})
-    return {"path": str(p.resolve()), "files": [(f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in files]}
-
-
-def rollout_stage(model_path: str | Path, records: list[dict], cfg: dict[str, Any], cache_root: str | Path,
-                  *, model=None, tokenizer=None) -> list[dict]:
+def rollout_stage(
+    model_path: str | Path,
+    records: list[dict],
+    cfg: dict[str, Any],
+    cache_root: str | Path,
+    *,
+    model=None,
+    tokenizer=None,
+) -> list[dict]:
     """Per-prompt rollouts {id, completions, n_tokens, rewards, p, mean_len}, in record order.
 
     cfg: G, temperature, top_p, max_new_tokens, batch_size, seed, backend ('hf' | 'vllm'),
@@ -48,13 +46,26 @@ def rollout_stage(model_path: str | Path, records: list[dict], cfg: dict[str, An
 
         model, tokenizer = load_model(model_path)
     t0 = time.time()
+    bar = console.progress(len(records), f"rollouts (G={cfg['G']})", unit="prompt")
     for s, shard in enumerate(shards):
         path = root / f"shard_{s:05d}.json"
         if path.exists():
             rows.extend(read_json(path))
-            continue
-        rows.extend(_compute_shard(model_path, model, tokenizer, shard, cfg, seed_offset=s, out=path))
-        log.info("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
+        else:
+            rows.extend(_compute_shard(model_path, model, tokenizer, shard, cfg, seed_offset=s, out=path))
+            log.debug("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
+        bar.update(len(shard))
+    bar.close()
+    if todo:
+        mean_p = sum(r["p"] for r in rows) / max(1, len(rows))
+        log.info(
+            "rollouts: %d prompts x %d at %s, mean success rate %.3f (%.0f s)",
+            len(rows),
+            cfg["G"],
+            Path(str(model_path)).name,
+            mean_p,
+            time.time() - t0,
+        )
     (root / "done").touch()
     return rows
 
@@ -62,26 +73,22 @@ def rollout_stage(model_path: str | Path, records: list[dict], cfg: dict[str, An
 def _compute_shard(model_path, model, tokenizer, shard, cfg, *, seed_offset, out) -> list[dict]:
     from rlselect.rollouts.generate import render_prompts, sample_completions, sample_completions_vllm, score_groups
 
-    kw = dict(G=cfg["G"], temperature=cfg["temperature"], top_p=cfg["top_p"],
-              max_new_tokens=cfg["max_new_tokens"], seed=cfg["seed"] * 10_007 + seed_offset)
+    kw = dict(
+        G=cfg["G"],
+        temperature=cfg["temperature"],
+        top_p=cfg["top_p"],
+        max_new_tokens=cfg["max_new_tokens"],
+        seed=cfg["seed"] * 10_007 + seed_offset,
+    )
     if cfg.get("backend", "hf") == "vllm":
         from transformers import AutoTokenizer
 
         tok = tokenizer or AutoTokenizer.from_pretrained(str(model_path))
         groups = sample_completions_vllm(str(model_path), render_prompts(tok, shard), **kw)
     else:
-        groups = sample_completions(model, tokenizer, render_prompts(tokenizer, shard),
-                                    batch_size=cfg.get("batch_size", 32), **kw)
+        groups = sample_completions(
+            model, tokenizer, render_prompts(tokenizer, shard), batch_size=cfg.get("batch_size", 32), **kw
+        )
     rows = score_groups(shard, groups)
     atomic_write_json(out, rows)
     return rows
-
-
-def success_rates(rows: list[dict]) -> dict[str, float]:
-    return {r["id"]: r["p"] for r in rows}
-
-
-def dump_jsonl(rows, path):  # handy for inspection
-    with open(path, "w") as fh:
-        for r in rows:
-            fh.write(json.dumps(r) + "\n")

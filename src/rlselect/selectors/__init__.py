@@ -5,7 +5,15 @@ A new selector is one file here with a function decorated by `@register_selector
 """
 
 from rlselect.selectors import (  # noqa: F401  (register)
-    accuracy, full, grad_norm, gradalign, learnalign, limr, perplexity, random_subset, token_length,
+    accuracy,
+    full,
+    grad_norm,
+    gradalign,
+    learnalign,
+    limr,
+    perplexity,
+    random_subset,
+    token_length,
 )
 from rlselect.selectors.base import SELECTORS, SelectionInputs, Selector, get_selector, register_selector
 

@@ -8,8 +8,9 @@ pipeline's cached stages beforehand, as named in the selector's `needs`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 # Stages a selector can ask for.
 NEEDS = {"rollouts", "features", "val_features", "ppl", "hidden", "reward_trajectories"}
@@ -17,11 +18,11 @@ NEEDS = {"rollouts", "features", "val_features", "ppl", "hidden", "reward_trajec
 
 @dataclass
 class SelectionInputs:
-    records: list[dict]                       # the candidate pool (canonical records)
-    stats: dict[str, dict] = field(default_factory=dict)   # id -> {"p", "mean_len", "ppl", ...}
-    features: Any = None                      # Tensor [n, d], rows in `records` order
-    val_features: Any = None                  # Tensor [d]: the validation gradient
-    hidden: Any = None                        # Tensor [n, h]: hidden-state features (ablation)
+    records: list[dict]  # the candidate pool (canonical records)
+    stats: dict[str, dict] = field(default_factory=dict)  # id -> {"p", "mean_len", "ppl", ...}
+    features: Any = None  # Tensor [n, d], rows in `records` order
+    val_features: Any = None  # Tensor [d]: the validation gradient
+    hidden: Any = None  # Tensor [n, h]: hidden-state features (ablation)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -31,8 +32,9 @@ class SelectionInputs:
     def stat(self, key: str) -> list[float]:
         missing = [i for i in self.ids if key not in self.stats.get(i, {})]
         if missing:
-            raise KeyError(f"selector needs per-item stat {key!r}, missing for {len(missing)} items "
-                           f"(first: {missing[0]!r})")
+            raise KeyError(
+                f"selector needs per-item stat {key!r}, missing for {len(missing)} items (first: {missing[0]!r})"
+            )
         return [float(self.stats[i][key]) for i in self.ids]
 
 

@@ -30,13 +30,13 @@ def gradalign_scores(features: torch.Tensor, val_gradient: torch.Tensor, mode: s
         raise ValueError("features or val_gradient contain NaN or inf")
     vn = torch.linalg.vector_norm(v)
     if not vn > 0:
-        raise ValueError("validation set has no learnable items: all validation groups have equal "
-                         "rewards (zero validation gradient)")
+        raise ValueError(
+            "validation set has no learnable items: all validation groups have equal rewards (zero validation gradient)"
+        )
     s = features @ (v / vn)
     if mode == "cosine":
         norms = torch.linalg.vector_norm(features, dim=1)
-        s = torch.where(norms > 0, s / norms.clamp_min(torch.finfo(features.dtype).tiny),
-                        torch.zeros_like(s))
+        s = torch.where(norms > 0, s / norms.clamp_min(torch.finfo(features.dtype).tiny), torch.zeros_like(s))
     return s
 
 

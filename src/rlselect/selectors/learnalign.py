@@ -38,8 +38,9 @@ def _row_weights(features, p, use_variance: bool, normalize: bool) -> torch.Tens
     return w
 
 
-def learnalign_scores(features: torch.Tensor, success_rates, *, use_variance: bool = True,
-                      normalize: bool = True) -> torch.Tensor:
+def learnalign_scores(
+    features: torch.Tensor, success_rates, *, use_variance: bool = True, normalize: bool = True
+) -> torch.Tensor:
     """[n] scores: score_i = <z_i, mean_j z_j>, z_i = V_i phi_i/||phi_i||, V_i = p_i(1 - p_i).
 
     use_variance=False drops V (z_i = u_i: "w/o V", cosine to the pool's mean unit gradient);
@@ -53,8 +54,9 @@ def learnalign_scores(features: torch.Tensor, success_rates, *, use_variance: bo
     return w * (features @ mean_z)
 
 
-def learnalign_scores_pairwise(features: torch.Tensor, success_rates, *, use_variance: bool = True,
-                               normalize: bool = True) -> torch.Tensor:
+def learnalign_scores_pairwise(
+    features: torch.Tensor, success_rates, *, use_variance: bool = True, normalize: bool = True
+) -> torch.Tensor:
     """Reference (tests, small n): builds S_ij = V_i V_j cos(phi_i, phi_j) (or the ablation's
     variant) as an n x n matrix and returns its row means."""
     features, p = _check(features, success_rates)
@@ -77,11 +79,11 @@ from rlselect.selectors.base import SelectionInputs, rank_by, register_selector 
 
 
 @register_selector("learnalign", needs=("rollouts", "features"))
-def select_learnalign(inputs: SelectionInputs, budget: int, seed: int, use_variance: bool = True,
-                      normalize: bool = True):
+def select_learnalign(
+    inputs: SelectionInputs, budget: int, seed: int, use_variance: bool = True, normalize: bool = True
+):
     """Top <z_i, mean_j z_j>, z_i = p_i(1-p_i) g_i/||g_i|| (learnable and representative)."""
-    scores = learnalign_scores(inputs.features, inputs.stat("p"), use_variance=use_variance,
-                               normalize=normalize)
+    scores = learnalign_scores(inputs.features, inputs.stat("p"), use_variance=use_variance, normalize=normalize)
     return rank_by(inputs.ids, scores.tolist(), seed)
 
 

@@ -13,16 +13,16 @@ from rlselect.selectors.base import SelectionInputs, rank_by, register_selector
 
 def limr_scores(trajectories: list[list[float | None]]) -> list[float]:
     n_epochs = max((len(t) for t in trajectories), default=0)
-    rbar = []
+    rbar: list[float] = []
     for k in range(n_epochs):
-        vals = [t[k] for t in trajectories if k < len(t) and t[k] is not None]
+        vals = [v for t in trajectories if k < len(t) and (v := t[k]) is not None]
         rbar.append(sum(vals) / len(vals) if vals else 0.0)
     denom = sum((1 - r) ** 2 for r in rbar) or 1e-12
     scores = []
     for t in trajectories:
         # an epoch in which the prompt was not sampled counts as following the mean curve
-        dev = sum(((t[k] if k < len(t) and t[k] is not None else rbar[k]) - rbar[k]) ** 2 for k in range(n_epochs))
-        scores.append(1.0 - dev / denom)
+        filled = [v if k < len(t) and (v := t[k]) is not None else rbar[k] for k in range(n_epochs)]
+        scores.append(1.0 - sum((f - r) ** 2 for f, r in zip(filled, rbar)) / denom)
     return scores
 
 

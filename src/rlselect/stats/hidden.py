@@ -16,8 +16,9 @@ def hidden_features(model, tokenizer, records, *, batch_size: int = 32):
     out = []
     with torch.no_grad():
         for start in range(0, len(prompts), batch_size):
-            enc = tokenizer(prompts[start : start + batch_size], return_tensors="pt", padding=True,
-                            add_special_tokens=False).to(next(model.parameters()).device)
+            enc = tokenizer(
+                prompts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(next(model.parameters()).device)
             hidden = model(**enc, output_hidden_states=True).hidden_states[-1]
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             out.append(((hidden * mask).sum(1) / mask.sum(1).clamp_min(1)).float().cpu())

@@ -71,8 +71,8 @@ def _sequence_nll(model, seqs: list[tuple[list[int], list[int]]], batch_size: in
         ids = torch.full((len(idx), T), pad_id, dtype=torch.long)
         mask = torch.zeros((len(idx), T), dtype=torch.long)
         for row, s in enumerate(full):  # left padding: every sequence ends at column T-1
-            ids[row, T - len(s):] = torch.tensor(s, dtype=torch.long)
-            mask[row, T - len(s):] = 1
+            ids[row, T - len(s) :] = torch.tensor(s, dtype=torch.long)
+            mask[row, T - len(s) :] = 1
         pos = (mask.cumsum(1) - 1).clamp(min=0)
         ids, mask, pos = ids.to(device), mask.to(device), pos.to(device)
         with torch.inference_mode():
@@ -80,9 +80,9 @@ def _sequence_nll(model, seqs: list[tuple[list[int], list[int]]], batch_size: in
                 out = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=K, use_cache=False)
             except TypeError:  # a model without `logits_to_keep`: full logits, same numbers
                 out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
-        logits = out.logits[:, -K:, :].float()           # [B, K, V]: predictions for columns T-K+1..T
-        logits = logits[:, :-1, :]                        # the last column predicts beyond the sequence
-        targets = ids[:, T - K + 1 :]                     # [B, K-1]
+        logits = out.logits[:, -K:, :].float()  # [B, K, V]: predictions for columns T-K+1..T
+        logits = logits[:, :-1, :]  # the last column predicts beyond the sequence
+        targets = ids[:, T - K + 1 :]  # [B, K-1]
         logp = logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         # Score the last n_target tokens of each row that have a predecessor inside the sequence.
         n_tgt = torch.tensor([min(len(seqs[i][1]), len(full[r]) - 1) for r, i in enumerate(idx)], device=device)
@@ -123,14 +123,21 @@ def perplexities(model, tokenizer, records: list[dict], *, batch_size: int = 16)
     return rows
 
 
-def perplexity_stage(model_path: str | Path, records: list[dict], cache_root: str | Path, *,
-                     model=None, tokenizer=None, batch_size: int = 16) -> dict[str, dict[str, Any]]:
+def perplexity_stage(
+    model_path: str | Path,
+    records: list[dict],
+    cache_root: str | Path,
+    *,
+    model=None,
+    tokenizer=None,
+    batch_size: int = 16,
+) -> dict[str, dict[str, Any]]:
     """id -> {ppl_cond, ppl_uncond, ifd, ref_tokens, id}, cached at <cache_root>/ppl/<key>/ppl.json.
 
     The key covers the model (fingerprint), the ids, prompts and reference texts; batch size does
     not enter (batched and unbatched results agree to float precision).
     """
-    from rlselect.rollouts.stage import model_fingerprint
+    from rlselect.cache import model_fingerprint
 
     items = [(r["id"], r["prompt"], reference_text(r)) for r in records]
     key = stage_key("ppl-v1", model_fingerprint(model_path), items)

@@ -42,9 +42,10 @@ class RewardRecorder(TrainerCallback):
         return {rid: [sum(v) / len(v) if (v := self.sums[e].get(rid)) else None for e in epochs] for rid in ids}
 
 
-def reward_trajectory_stage(model_path: str, pool: list[dict], trainer_cfg: dict, epochs: int, cache_dir: Path,
-                            seed: int = 0) -> dict[str, list[float | None]]:
-    from rlselect.rollouts.stage import model_fingerprint
+def reward_trajectory_stage(
+    model_path: str, pool: list[dict], trainer_cfg: dict, epochs: int, cache_dir: Path, seed: int = 0
+) -> dict[str, list[float | None]]:
+    from rlselect.cache import model_fingerprint
     from rlselect.train.grpo import steps_for_budget, train_grpo
 
     cfg = {**trainer_cfg, "budget_mode": "equal_epochs", "epochs": epochs}
@@ -56,8 +57,9 @@ def reward_trajectory_stage(model_path: str, pool: list[dict], trainer_cfg: dict
     args = dict(cfg.get("args") or {})
     args["shuffle_dataset"] = True
     steps_for_budget(len(pool), args, "equal_epochs", 0, epochs)  # validates the config early
-    train_grpo(model_path, pool, {**cfg, "args": args, "rewards": [recorder]}, out / "train", seed=seed,
-               callbacks=[recorder])
+    train_grpo(
+        model_path, pool, {**cfg, "args": args, "rewards": [recorder]}, out / "train", seed=seed, callbacks=[recorder]
+    )
     traj = recorder.trajectories([r["id"] for r in pool])
     atomic_write_json(out / "trajectories.json", traj)
     return traj

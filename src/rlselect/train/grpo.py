@@ -13,7 +13,35 @@ import time
 from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
+
+from rlselect import console
+
 log = logging.getLogger(__name__)
+
+
+class TrainProgress(TrainerCallback):
+    """GRPO steps as one progress bar (steps, ETA, last mean reward), then one summary line."""
+
+    def __init__(self, label: str):
+        self.label, self.bar, self.reward = label, None, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.bar = console.progress(state.max_steps, f"train {self.label}", unit="step")
+        self.bar.update(state.global_step)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "reward" in logs:
+            self.reward = logs["reward"]
+            self.bar.set_postfix(reward=f"{self.reward:.3f}")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.bar.close()
+        reward = f", last reward {self.reward:.3f}" if self.reward is not None else ""
+        log.info("trained %s: %d GRPO steps%s", self.label, state.global_step, reward)
 
 
 def steps_for_budget(n_prompts: int, args: dict, budget_mode: str, max_steps: int, epochs: float) -> int:
@@ -56,9 +84,18 @@ def build_grpo_config(args: dict, out_dir: Path, max_steps: int, seed: int, repo
         raise ValueError(f"trainer.args: {exc} (see trl.GRPOConfig for the valid fields)") from exc
 
 
-def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_dir: str | Path, *,
-               seed: int, report_to: str = "none", callbacks=None, train_dataset=None,
-               on_model_loaded=None) -> dict:
+def train_grpo(
+    model_path: str,
+    records: list[dict],
+    cfg: dict[str, Any],
+    out_dir: str | Path,
+    *,
+    seed: int,
+    report_to: str = "none",
+    callbacks=None,
+    train_dataset=None,
+    on_model_loaded=None,
+) -> dict:
     """Train from `model_path` on `records`; returns {'checkpoint', 'steps', 'seconds', 'log_history'}.
 
     Resumes from the newest checkpoint in `out_dir` after a kill; a finished run is not redone.
@@ -77,8 +114,9 @@ def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_di
         return read_json(final / "train_summary.json")
 
     args = dict(cfg.get("args") or {})
-    steps = steps_for_budget(len(records), args, cfg.get("budget_mode", "equal_steps"),
-                             cfg.get("max_steps", 100), cfg.get("epochs", 1.0))
+    steps = steps_for_budget(
+        len(records), args, cfg.get("budget_mode", "equal_steps"), cfg.get("max_steps", 100), cfg.get("epochs", 1.0)
+    )
     grpo_args = build_grpo_config(args, out_dir / "trainer", steps, seed, report_to)
     model, tok = load_model(model_path)
     if on_model_loaded is not None:  # the rounds schedule selects round 0 before the trainer exists
@@ -91,6 +129,12 @@ def train_grpo(model_path: str, records: list[dict], cfg: dict[str, Any], out_di
         processing_class=tok,
         callbacks=callbacks,
     )
+    if not console.VERBOSE:  # one bar with the reward instead of TRL's raw log dicts
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(TrainProgress(out_dir.parent.name if out_dir.name == "train" else out_dir.name))
     resume = last_complete_checkpoint(out_dir / "trainer")
     if resume:
         log.info("resuming training from %s", resume)

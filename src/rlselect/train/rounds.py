@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from transformers import TrainerCallback
 
@@ -40,8 +40,12 @@ class PoolView:
         if not self.current:
             raise RuntimeError("PoolView used before the first round's selection")
         recs = [self.by_id[self.current[s % len(self.current)]] for s in batch["slot"]]
-        return {"prompt": [r["prompt"] for r in recs], "answer": [r["answer"] for r in recs],
-                "id": [r["id"] for r in recs], "meta": [r["meta"] for r in recs]}
+        return {
+            "prompt": [r["prompt"] for r in recs],
+            "answer": [r["answer"] for r in recs],
+            "id": [r["id"] for r in recs],
+            "meta": [r["meta"] for r in recs],
+        }
 
 
 def chunks(ids: list[str], size: int, seed: int):
@@ -64,8 +68,15 @@ class RoundCallback(TrainerCallback):
     Each round's selection is saved in `rounds_dir` so a resumed run re-uses it (and a rerun of a
     round gives the same ids)."""
 
-    def __init__(self, view: PoolView, chunk: Callable[[int], list[str]], select_round: Callable,
-                 steps_per_round: int, rounds_dir: Path, log_fn: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        view: PoolView,
+        chunk: Callable[[int], list[str]],
+        select_round: Callable,
+        steps_per_round: int,
+        rounds_dir: Path,
+        log_fn: Callable[[dict], None] | None = None,
+    ):
         self.view, self.chunk, self.select_round = view, chunk, select_round
         self.steps_per_round = steps_per_round
         self.rounds_dir = Path(rounds_dir)
@@ -85,8 +96,9 @@ class RoundCallback(TrainerCallback):
             atomic_write_json(path, rec)
         self.view.set(rec["ids"])
         self.current_round = t
-        log.info("round %d: kept %d, %s", t, len(rec["ids"]),
-                 {k: v for k, v in rec.items() if k not in ("ids", "round")})
+        log.info(
+            "round %d: kept %d, %s", t, len(rec["ids"]), {k: v for k, v in rec.items() if k not in ("ids", "round")}
+        )
         self.log_fn({f"round/{k}": v for k, v in rec.items() if isinstance(v, (int, float)) and v is not None})
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):

@@ -1,0 +1,67 @@
+"""What a run prints: quiet by default, `verbose=true` for every library's own logs.
+
+Quiet means: known library deprecation warnings filtered, library INFO chatter (transformers,
+datasets, lm-eval, TRL) turned down to warnings, TRL's raw log dicts replaced by one progress bar
+for training, and one line or bar per pipeline stage from `rlselect`'s own logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+VERBOSE = False
+LIBRARY_LOGGERS = (
+    "transformers",
+    "datasets",
+    "lm_eval",
+    "lm-eval",
+    "trl",
+    "accelerate",
+    "peft",
+    "httpx",
+    "urllib3",
+    "filelock",
+    "wandb",
+    "torch",
+    "sqlitedict",
+    "absl",
+)
+
+
+def configure(verbose: bool = False) -> None:
+    """Called once at the entry point, before the libraries are imported by the pipeline."""
+    global VERBOSE
+    VERBOSE = bool(verbose)
+    logging.getLogger("rlselect").setLevel(logging.DEBUG if verbose else logging.INFO)
+    if verbose:
+        return
+    for category in (FutureWarning, DeprecationWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    # Warnings the libraries raise as UserWarning for settings we choose on purpose (CPU runs).
+    for message in (
+        ".*pin_memory.*",
+        ".*generation flags are not valid.*",
+        ".*torch_dtype.*",
+        ".*does not have many workers.*",
+        ".*TypedStorage is deprecated.*",
+    ):
+        warnings.filterwarnings("ignore", message=message)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DATASETS_VERBOSITY", "error")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("WANDB_SILENT", "true")
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def progress(total: int | None, desc: str, unit: str = "it"):
+    """A tqdm bar for one stage (counts, rate, ETA) on stderr; disabled when stderr is no terminal
+    and in verbose mode, where the stage's log lines say the same."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True, disable=VERBOSE or not sys.stderr.isatty()
+    )

@@ -1,0 +1,50 @@
+"""Quiet console by default: library deprecation warnings and INFO chatter filtered; verbose keeps them."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import warnings
+
+from rlselect import console
+
+
+def test_quiet_filters_deprecations_and_library_info():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        console.configure(verbose=False)
+        warnings.warn("old API", FutureWarning, stacklevel=1)
+        warnings.warn("something real", RuntimeWarning, stacklevel=1)
+    assert [type(w.message) for w in caught] == [RuntimeWarning]
+    assert logging.getLogger("transformers").level == logging.ERROR
+    assert logging.getLogger("rlselect").level == logging.INFO
+    assert not console.VERBOSE
+
+
+def test_verbose_keeps_everything():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        console.configure(verbose=True)
+        warnings.warn("old API", FutureWarning, stacklevel=1)
+    assert [type(w.message) for w in caught] == [FutureWarning]
+    assert logging.getLogger("rlselect").level == logging.DEBUG
+    assert console.VERBOSE
+    console.configure(verbose=False)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(monkeypatch):
+    console.configure(verbose=False)
+    monkeypatch.setattr(sys, "stderr", FakeTerminal())
+    bar = console.progress(5, "rollouts", unit="prompt")
+    bar.update(3)
+    bar.refresh()  # tqdm redraws at most every 0.1 s on its own
+    bar.close()
+    assert bar.n == 3 and "rollouts" in sys.stderr.getvalue() and "3/5" in sys.stderr.getvalue()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file: the stage logs one line instead
+    assert console.progress(5, "rollouts").disable
