@@ -3,7 +3,7 @@
 Acceptance: at least 40 hostile completions, each scored within 2 s, none raises, none creates a
 file or a process, and a large batch scored from a thread pool finishes.
 
-The verifier keeps a small pool of persistent worker processes for math-verify (see
+The verifier keeps a small pebble pool of worker processes for math-verify (see
 `rlselect.rewards.verifier`); they are started before the checks (fixture `verifier_ready`) and
 are the only child processes allowed (`verifier_pids()`). Everything else (a shell started by an
 injected `os.system`, say) would show up as a new descendant of this process.
@@ -11,8 +11,12 @@ injected `os.system`, say) would show up as a new descendant of this process.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -20,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import psutil
 import pytest
 
-from rlselect.rewards import math_reward, verifier_pids
+from rlselect.rewards import math_reward, verifier_pids, warmup
 
 TIME_LIMIT_S = 2.0
 MARKER = f"/tmp/rlselect_pwned_{uuid.uuid4().hex}"
@@ -79,7 +83,7 @@ HOSTILE: list[tuple[str, str, str, float]] = [
     # code injection
     ("os.system via __import__", f"\\boxed{{__import__('os').system('touch {PWNED}; touch {MARKER}')}}", "0", 0.0),
     ("eval", f"\\boxed{{eval(\"__import__('os').system('touch {MARKER}')\")}}", "0", 0.0),
-    ("exec", f"\\boxed{{exec('open(\"{MARKER}\", \"w\")')}}", "0", 0.0),
+    ("exec", f'\\boxed{{exec(\'open("{MARKER}", "w")\')}}', "0", 0.0),
     ("lambda", "\\boxed{(lambda: 1)()}", "1", 0.0),
     ("sympy Symbol class", "\\boxed{Symbol('x').__class__}", "1", 0.0),
     ("sympify", "\\boxed{sympify('1')}", "1", 0.0),
@@ -125,8 +129,9 @@ def _descendants() -> set[int]:
 
 
 @pytest.fixture
-def sandbox(tmp_path, monkeypatch, verifier_ready):
+def sandbox(tmp_path, monkeypatch):
     """A fresh, empty current directory; yields a check that nothing appeared anywhere."""
+    assert warmup()  # workers ready, whatever an earlier test did to the pool
     monkeypatch.chdir(tmp_path)
     pwned_before = os.path.exists(PWNED)
     before = _descendants() - set(verifier_pids())
@@ -196,13 +201,79 @@ def test_scoring_from_worker_processes(sandbox):
     sandbox()
 
 
-def test_a_stuck_worker_is_killed_and_replaced(verifier_ready):
-    """The hard deadline: a worker that does not answer (here: stopped) is killed, the call
-    scores 0.0 within timeout + grace, and the next call gets a fresh worker."""
+def _score_and_send(conn, completion, gold):
+    conn.send(math_reward(completion, gold))
+
+
+def test_scoring_from_a_daemon_process(sandbox):
+    """DataLoader workers are daemonic processes, which multiprocessing allows no children: the verifier's workers
+    start there all the same, and are stopped when the process ends (else its exit would wait for them)."""
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_score_and_send, args=(send, "\\boxed{1+x^2}", "x^2+1"), daemon=True)
+    proc.start()
+    assert recv.poll(120) and recv.recv() == 1.0
+    proc.join(60)
+    assert proc.exitcode == 0
+    sandbox()
+
+
+RAW_FORK = """
+import os, sys, time
+from rlselect.rewards import math_reward, verifier_pids, warmup
+assert warmup()
+pids = verifier_pids()
+if os.fork() == 0:  # the child scores with workers of its own, then exits normally (atexit handlers run)
+    sys.exit(0 if math_reward("\\\\boxed{1+x^2}", "x^2+1") == 1.0 else 3)
+assert os.wait()[1] == 0, "the child failed"
+time.sleep(0.5)  # pebble notices a dead worker within 0.1 s
+assert verifier_pids() == pids, "the child's exit stopped the parent's workers"
+assert math_reward("\\\\boxed{2+x^2}", "x^2+2") == 1.0
+"""
+
+
+def test_an_os_fork_child_scores_and_leaves_the_parents_workers_alone():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", RAW_FORK], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
+
+
+def test_a_request_past_its_deadline_kills_its_worker(monkeypatch):
+    """The hard deadline. A worker that has not answered KILL_GRACE after the request's deadline is killed; the
+    call scores 0.0 and is not cached, and a new worker takes the old one's place. Here the sanitizer is bypassed
+    and timeout=0 arms no alarm in the worker, so 9^(9^9) would run for minutes, as one long C call would."""
     from rlselect.rewards import verifier
 
+    assert warmup()
+    monkeypatch.setattr(verifier, "reject_reason", lambda text: None)
     pids = verifier_pids()
-    assert pids
+    cached = verifier._verify_cached.cache_info().currsize
+    t0 = time.perf_counter()
+    score = math_reward("\\boxed{9^{9^{9}}}", "1", timeout=0)
+    elapsed = time.perf_counter() - t0
+    assert score == 0.0
+    # Killed at 0.3 s (+ pebble's 0.1 s tick); the bound is several times that, for a loaded machine.
+    assert elapsed < verifier.KILL_GRACE + 2.0, f"took {elapsed:.2f} s"
+    assert verifier._verify_cached.cache_info().currsize == cached
+    killed = set(pids) - set(verifier_pids())
+    assert len(killed) == 1 and not any(psutil.pid_exists(pid) for pid in killed)  # killed and reaped
+    assert math_reward("\\boxed{1+x^2}", "x^2+1", timeout=1.1) == 1.0
+    for _ in range(100):  # pebble starts the replacement on its next 0.1 s tick
+        if len(set(verifier_pids()) - set(pids)) == 1:
+            break
+        time.sleep(0.1)
+    assert len(verifier_pids()) == len(pids) and len(set(verifier_pids()) - set(pids)) == 1
+
+
+def test_a_wedged_pool_is_replaced(monkeypatch):
+    """Workers that take no request at all (here: all stopped) cannot hold a call up either: it scores 0.0 once
+    QUEUE_TIMEOUT has passed, those workers are killed and the next call starts a new pool."""
+    from rlselect.rewards import verifier
+
+    assert warmup()
+    monkeypatch.setattr(verifier, "QUEUE_TIMEOUT", 1.0)
+    pids = verifier_pids()
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
     try:
@@ -211,12 +282,10 @@ def test_a_stuck_worker_is_killed_and_replaced(verifier_ready):
         elapsed = time.perf_counter() - t0
     finally:
         for pid in pids:
-            if psutil.pid_exists(pid):
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
     assert score == 0.0
-    assert elapsed < 0.5 + verifier.KILL_GRACE + 1.0
-    assert set(verifier_pids()) != set(pids)  # the stopped one was killed and replaced
-    # The verifier still works (the replacement worker starts in a second or two).
-    assert math_reward("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}") == 1.0
-    for pid in set(pids) - set(verifier_pids()):  # killed and reaped (no zombie left)
-        assert not psutil.pid_exists(pid)
+    assert elapsed < 1.0 + 0.5 + verifier.KILL_GRACE + 2.0, f"took {elapsed:.2f} s"
+    assert warmup() and verifier_pids() and not set(pids) & set(verifier_pids())
+    assert math_reward("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", timeout=0.9) == 1.0
+    assert not any(psutil.pid_exists(pid) for pid in pids)  # killed and reaped

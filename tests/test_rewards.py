@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 
 import pytest
@@ -14,6 +15,9 @@ from rlselect.rewards import (
     get_reward,
     math_reward,
     trl_math_reward,
+    verifier,
+    verifier_pids,
+    warmup,
 )
 
 # ----------------------------------------------------------------------------- extract_answer
@@ -158,6 +162,31 @@ def test_batch_math_reward_matches_single_calls_and_is_fast_for_numbers(verifier
         batch_math_reward(["\\boxed{1}"], ["1", "2"])
 
 
+def test_verifier_modes_and_worker_count(monkeypatch):
+    """RLSELECT_VERIFY_MODE=inline runs math-verify in this process; so does the verifier by itself when no
+    worker process can be started; RLSELECT_VERIFY_WORKERS sets the pool's size. (Distinct timeouts: no cache.)"""
+    pair = ("\\boxed{\\frac{\\pi^2}{8}}", "\\pi^2/8")  # only math-verify can tell
+    verifier.shutdown()
+    monkeypatch.setenv("RLSELECT_VERIFY_MODE", "inline")
+    assert warmup() and math_reward(*pair, timeout=5.0) == 1.0 and verifier_pids() == []
+    monkeypatch.delenv("RLSELECT_VERIFY_MODE")
+
+    def cannot_start(self):
+        raise OSError("no new processes here")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", cannot_start)
+    monkeypatch.setattr(verifier, "_FAILURES", 0)
+    assert math_reward(*pair, timeout=5.1) == 1.0 and verifier_pids() == [] and verifier._FAILURES == 2
+    assert not warmup()  # no workers
+    monkeypatch.undo()
+
+    monkeypatch.setenv("RLSELECT_VERIFY_WORKERS", "1")
+    assert warmup() and len(verifier_pids()) == 1 and math_reward(*pair, timeout=5.2) == 1.0
+    verifier.shutdown()
+    monkeypatch.undo()
+    assert verifier_pids() == [] and warmup()  # a warm pool of the default size for the next tests
+
+
 # ----------------------------------------------------------------------------- TRL wrapper
 
 
@@ -172,9 +201,7 @@ def test_trl_math_reward_plain_and_conversational(verifier_ready):
     plain = ["\\boxed{3}", "The answer is 4.", "nothing"]
     assert trl_math_reward(["q"] * 3, plain, answer=["3", "4", "4"]) == [1.0, 1.0, 0.0]
     # The way TRL calls it: keywords, with extra dataset columns and completion_ids.
-    out = trl_math_reward(
-        prompts=["q"], completions=["\\boxed{9}"], answer=["9"], completion_ids=[[1, 2]], id=["x"]
-    )
+    out = trl_math_reward(prompts=["q"], completions=["\\boxed{9}"], answer=["9"], completion_ids=[[1, 2]], id=["x"])
     assert out == [1.0]
 
 

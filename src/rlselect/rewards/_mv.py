@@ -1,27 +1,29 @@
-"""The math-verify call itself: parse both answers as LaTeX, compare, within a deadline.
+"""What runs in the verifier's worker processes: their set-up (`init`) and the math-verify call (`verify_answers`).
 
-Imports only the standard library and math-verify, so that the worker process (`_worker.py`)
-can load it without importing the `rlselect` package. The deadline is a SIGALRM interval timer
-(`setitimer`, sub-second) that raises a BaseException subclass, so that math-verify's and
-sympy's `except Exception` clauses cannot swallow it; it is only armed in the main thread
-(signals cannot be used elsewhere), and math-verify's own signal timeouts are always disabled
-(`parsing_timeout=None`, `timeout_seconds=None`) because they would clobber ours.
+math-verify and sympy are imported on first use, so that the parent process can import this module to name these
+functions to its pebble pool without paying for them. The deadline is a SIGALRM interval timer (`setitimer`,
+sub-second) that raises a BaseException subclass, so that math-verify's and sympy's `except Exception` clauses cannot
+swallow it; it is only armed in the main thread (signals cannot be used elsewhere), and math-verify's own signal
+timeouts are always disabled (`parsing_timeout=None`, `timeout_seconds=None`) because they would clobber ours.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
+from functools import cache
 
-# math-verify warns once that its own timeout is disabled (we bound time ourselves) and logs
-# every unparsable string; neither is useful here.
-logging.getLogger("math_verify").setLevel(logging.CRITICAL)
-logging.getLogger("latex2sympy2_extended").setLevel(logging.CRITICAL)
-
-from math_verify import LatexExtractionConfig, parse, verify  # noqa: E402
-
-_CONFIG = [LatexExtractionConfig(boxed_match_priority=0)]
+# Typical answer shapes: a cold tuple-with-pi comparison takes ~0.8 s, a warm one ~0.1 s.
+_WARMUP = [
+    ("(3, \\pi/2)", "\\left( 3, \\frac{\\pi}{2} \\right)"),
+    ("[-2, 7]", "x \\in [-2,7]"),
+    ("\\frac{\\sqrt3}{2}", "\\dfrac{\\sqrt{3}}{2}"),
+    ("1+x^2", "x^2+1"),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}"),
+]
 
 
 class Deadline(BaseException):
@@ -32,11 +34,22 @@ def _on_alarm(signum, frame):
     raise Deadline()
 
 
+@cache
+def _math_verify():
+    # math-verify warns once that its own timeout is disabled and logs every unparsable string: not useful here.
+    for name in ("math_verify", "latex2sympy2_extended"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    return [LatexExtractionConfig(boxed_match_priority=0)], parse, verify
+
+
 def _compare(pred: str, gold: str) -> bool:
-    gold_parsed = parse("\\boxed{" + gold + "}", extraction_config=_CONFIG, parsing_timeout=None)
+    config, parse, verify = _math_verify()
+    gold_parsed = parse("\\boxed{" + gold + "}", extraction_config=config, parsing_timeout=None)
     if not gold_parsed:
         return False
-    pred_parsed = parse("\\boxed{" + pred + "}", extraction_config=_CONFIG, parsing_timeout=None)
+    pred_parsed = parse("\\boxed{" + pred + "}", extraction_config=config, parsing_timeout=None)
     if not pred_parsed:
         return False
     return bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
@@ -64,12 +77,35 @@ def verify_answers(pred: str, gold: str, timeout: float | None) -> str:
                 signal.setitimer(signal.ITIMER_REAL, 0)
     except Deadline:
         return "T"
-    except RecursionError:
-        return "E"
-    except MemoryError:
-        return "E"
-    except Exception:
+    except Exception:  # MemoryError and RecursionError included
         return "E"
     finally:
         if use_timer and old_handler is not None:
             signal.signal(signal.SIGALRM, old_handler)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def init() -> None:
+    """pebble's worker initializer: exit with the parent, import and warm math-verify, then resource limits."""
+    # pebble stops a worker past its deadline with SIGTERM: let the kernel end it at once, even inside a C call.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    for pred, gold in _WARMUP:  # the first real requests should not be the slow ones
+        verify_answers(pred, gold, 5.0)
+    try:  # no file can be written; runaway big-integer arithmetic hits MemoryError
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        with open("/proc/self/statm") as f:
+            limit = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") + (3 << 30)
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        if hard == resource.RLIM_INFINITY or hard > limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except Exception:  # not Linux, or limits not permitted: the parent's kill still bounds time
+        pass

@@ -11,31 +11,32 @@ Three layers, cheapest first:
 3. math-verify (LaTeX -> sympy, `_mv.verify_answers`) for the rest, after `sanitize.reject_reason`
    has turned away power towers, huge factorials, TeX definitions and code (score 0.0).
 
-Layer 3 runs in a small pool of persistent worker processes (`_worker.py`, started on first use,
-at most `RLSELECT_VERIFY_WORKERS`, default min(4, cpu count)) and never in the calling process:
-math-verify's own timeouts use SIGALRM, which works only in a main thread, and sympy can spend
-hours in one C-level big-integer operation that no signal interrupts. Each request has a deadline
-(`timeout`, default `RLSELECT_VERIFY_TIMEOUT` = 1.2 s, enforced inside the worker with a
-sub-second alarm); a worker that has not answered 0.3 s after that is killed and replaced, and the
-call scores 0.0. So `math_reward` is bounded in time from any thread or process, never raises and
-never evaluates model text. Worker pids: `verifier_pids()`. Set `RLSELECT_VERIFY_MODE=inline` to
-run math-verify in the calling process instead (bounded by an alarm in the main thread only); the
-pool falls back to that by itself when worker processes cannot be started.
+Layer 3 runs in a pebble `ProcessPool` of `RLSELECT_VERIFY_WORKERS` (default min(4, cpu count)) fresh
+interpreters (spawned, set up by `_mv.init`: rlimits, exit with the parent) started on first use, never in
+the calling process: math-verify's own timeouts use SIGALRM, which works only in a main thread, and sympy can
+spend hours in one C-level big-integer operation that no signal interrupts. Each request has a deadline
+(`timeout`, default `RLSELECT_VERIFY_TIMEOUT` = 1.2 s, enforced inside the worker with a sub-second alarm);
+pebble kills a worker that has not answered 0.3 s after that and starts another, and the call scores 0.0
+(not cached). A request that no worker takes up within `QUEUE_TIMEOUT` also scores 0.0, and the pool is
+replaced. So `math_reward` is bounded in time from any thread or process (forked ones get their own pool),
+never raises and never evaluates model text. Worker pids: `verifier_pids()`. Set
+`RLSELECT_VERIFY_MODE=inline` to run math-verify in the calling process instead (bounded by an alarm in the
+main thread only); the verifier falls back to that by itself when worker processes cannot be started.
 """
 
 from __future__ import annotations
 
-import atexit
-import json
 import logging
+import multiprocessing
+import multiprocessing.util
 import os
-import select
-import subprocess
-import sys
 import threading
-import time
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 
+from pebble import ProcessPool
+
+from rlselect.rewards import _mv
 from rlselect.rewards.extract import (
     MAX_ANSWER_CHARS,
     _clean,
@@ -50,6 +51,7 @@ from rlselect.rewards.sanitize import reject_reason
 
 log = logging.getLogger(__name__)
 
+
 def _env_float(name: str, default: float) -> float:
     try:
         return float(os.environ.get(name, default))
@@ -58,224 +60,86 @@ def _env_float(name: str, default: float) -> float:
 
 
 DEFAULT_TIMEOUT = _env_float("RLSELECT_VERIFY_TIMEOUT", 1.2)
-KILL_GRACE = 0.3  # seconds past the worker's own deadline before it is killed
-STARTUP_TIMEOUT = 60.0  # a fresh worker imports sympy + math-verify and warms up (~2 s idle)
-ACQUIRE_TIMEOUT = 60.0  # waiting for a free worker when every worker is busy
-WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_worker.py")
+KILL_GRACE = 0.3  # seconds past the worker's own deadline before pebble kills it
+QUEUE_TIMEOUT = 60.0  # a request no worker takes up in this time: all are busy, or the pool is wedged
+
+_POOL: ProcessPool | None = None
+_LOCK = threading.Lock()
+_FAILURES = 0  # pools in a row that broke before any verdict: at 2, math-verify runs inline
+_INLINE_WARNED = False
 
 
 class _NoVerdict(Exception):
     """The worker did not answer in time (or is gone): score 0.0 and do not cache."""
 
 
-class _Worker:
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", WORKER_SCRIPT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd="/",
-            close_fds=True,
-            start_new_session=True,  # no Ctrl-C from the terminal; it exits when stdin closes
-            bufsize=0,
-        )
-        self.fd_in = self.proc.stdin.fileno()
-        self.fd_out = self.proc.stdout.fileno()
-        self.poller = select.poll()
-        self.poller.register(self.fd_out, select.POLLIN)
-        self.buf = b""
-        self.ready = False
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def _line(self, deadline: float) -> str | None:
-        """The next line from the worker, or None on deadline or end of file."""
-        while b"\n" not in self.buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            if not self.poller.poll(max(1, int(remaining * 1000))):
-                continue
-            chunk = os.read(self.fd_out, 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line.decode("ascii", "replace").strip()
-
-    def wait_ready(self) -> bool:
-        if not self.ready:
-            self.ready = self._line(time.monotonic() + STARTUP_TIMEOUT) == "ready"
-        return self.ready
-
-    def request(self, pred: str, gold: str, timeout: float) -> str | None:
-        msg = json.dumps({"p": pred, "g": gold, "t": timeout}).encode("utf-8") + b"\n"
-        try:
-            os.write(self.fd_in, msg)
-        except OSError:
-            return None
-        return self._line(time.monotonic() + timeout + KILL_GRACE)
-
-    def close(self, kill: bool) -> None:
-        try:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=2.0)
-        except Exception:
-            pass
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                f.close()
-            except Exception:
-                pass
+def _after_fork_in_child() -> None:
+    """A forked child (a DataLoader or ProcessPoolExecutor worker) starts its own pool: the parent's is run
+    by threads that do not exist here, and one of them may have held the lock."""
+    global _POOL, _LOCK
+    _POOL, _LOCK = None, threading.Lock()
+    # Nor are the parent's children ours: at exit, pebble and multiprocessing would stop (and join) them.
+    multiprocessing.process._children.clear()
 
 
-class _Pool:
-    """Up to `size` workers shared by all threads of this process."""
-
-    def __init__(self, size: int) -> None:
-        self.pid = os.getpid()
-        self.size = max(1, size)
-        self.idle: list[_Worker] = []
-        self.all: set[_Worker] = set()
-        self.cond = threading.Condition()
-        self.kills = 0
-        self.start_failures = 0
-        self.broken = False  # workers cannot be started here: use inline mode
-
-    def _spawn(self) -> _Worker:
-        w = _Worker()
-        self.all.add(w)
-        return w
-
-    def acquire(self) -> _Worker | None:
-        deadline = time.monotonic() + ACQUIRE_TIMEOUT
-        with self.cond:
-            while True:
-                if self.idle:
-                    return self.idle.pop()
-                if len(self.all) < self.size:
-                    return self._spawn()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self.cond.wait(remaining)
-
-    def release(self, w: _Worker, healthy: bool) -> None:
-        if healthy:
-            with self.cond:
-                self.idle.append(w)
-                self.cond.notify()
-            return
-        w.close(kill=True)
-        with self.cond:
-            self.all.discard(w)
-            self.kills += 1
-            if not w.ready:
-                self.start_failures += 1
-                if self.start_failures >= 2:
-                    self.broken = True
-            elif not self.broken and len(self.all) < self.size:
-                # Start the replacement now so that its import overlaps with the caller's work.
-                try:
-                    self.idle.append(self._spawn())
-                except OSError:
-                    pass
-            self.cond.notify()
-
-    def close(self) -> None:
-        with self.cond:
-            workers = list(self.all)
-            self.all.clear()
-            self.idle.clear()
-        for w in workers:
-            w.close(kill=False)
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-_POOL: _Pool | None = None
-_POOL_LOCK = threading.Lock()
-_INLINE_WARNED = False
-
-
-def _pool() -> _Pool:
+def _pool() -> ProcessPool | None:
     global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL.pid != os.getpid():
-            size = int(_env_float("RLSELECT_VERIFY_WORKERS", min(4, os.cpu_count() or 1)))
-            _POOL = _Pool(size)
+    with _LOCK:
+        if _POOL is None and _FAILURES < 2:
+            me = multiprocessing.current_process()
+            if me.daemon:  # a DataLoader worker: multiprocessing lets daemons have no children; ours exit with it
+                me.daemon = False
+            size = max(1, int(_env_float("RLSELECT_VERIFY_WORKERS", min(4, os.cpu_count() or 1))))
+            # spawn: fresh interpreters, whatever threads (torch) or state the parent has
+            _POOL = ProcessPool(size, initializer=_mv.init, context=multiprocessing.get_context("spawn"))
+            # multiprocessing waits for a process's children when it ends (a ProcessPoolExecutor worker): stop ours
+            multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
         return _POOL
 
 
-def _after_fork_in_child() -> None:
-    """A forked child (e.g. a ProcessPoolExecutor worker) starts its own pool; it must not use
-    or keep open the parent's pipes, and the parent's locks may be held by a thread that does
-    not exist here."""
-    global _POOL, _POOL_LOCK
-    old, _POOL, _POOL_LOCK = _POOL, None, threading.Lock()
-    if old is not None:
-        for w in list(old.all):
-            for fd in (w.fd_in, w.fd_out):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+def _drop(pool: ProcessPool, failed: bool) -> None:
+    """Forget `pool` (its workers are stopped in the background): the next call starts another."""
+    global _POOL, _FAILURES
+    with _LOCK:
+        if _POOL is pool:
+            _POOL, _FAILURES = None, _FAILURES + failed
+    pool.stop()
+    threading.Thread(target=pool.join, daemon=True).start()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-@atexit.register
 def shutdown() -> None:
     """Stop this process's verifier workers (they also exit by themselves when it ends)."""
     global _POOL
-    pool, _POOL = _POOL, None
-    if pool is not None and pool.pid == os.getpid():
-        pool.close()
+    with _LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.stop()
+        pool.join()
 
 
 def verifier_pids() -> list[int]:
     """Process ids of this process's verifier workers (for tests and debugging)."""
-    pool = _POOL
-    if pool is None or pool.pid != os.getpid():
-        return []
-    with pool.cond:
-        return [w.pid for w in pool.all]
+    pool = _POOL  # pebble has no public list of its workers
+    return list(pool._pool_manager.worker_manager.workers) if pool is not None else []
 
 
 def warmup() -> bool:
-    """Start one worker and wait until it is ready (so that the first real call is fast)."""
-    if os.environ.get("RLSELECT_VERIFY_MODE", "process") == "inline":
-        from rlselect.rewards import _mv  # noqa: F401
-
-        return True
-    pool = _pool()
-    if pool.broken:
-        return False
-    w = pool.acquire()
-    if w is None:
-        return False
-    ok = False
+    """Start the workers and wait until one answers (so that the first real call is fast)."""
     try:
-        ok = w.wait_ready()
-    finally:
-        pool.release(w, ok)
-    return ok
+        return _run_math_verify("1", "1", 5.0) == "1" and (_inline_mode() or bool(verifier_pids()))
+    except _NoVerdict:
+        return False
+
+
+def _inline_mode() -> bool:
+    return os.environ.get("RLSELECT_VERIFY_MODE", "process") == "inline"
 
 
 def _inline(pred: str, gold: str, timeout: float) -> str:
     global _INLINE_WARNED
-    from rlselect.rewards import _mv
-
     if threading.current_thread() is not threading.main_thread() and not _INLINE_WARNED:
         _INLINE_WARNED = True
         log.warning("math-verify runs inline in a worker thread: no time bound on its calls")
@@ -283,28 +147,24 @@ def _inline(pred: str, gold: str, timeout: float) -> str:
 
 
 def _run_math_verify(pred: str, gold: str, timeout: float) -> str:
-    if os.environ.get("RLSELECT_VERIFY_MODE", "process") == "inline":
-        return _inline(pred, gold, timeout)
-    pool = _pool()
-    if pool.broken:
+    global _FAILURES
+    pool = None if _inline_mode() else _pool()
+    if pool is None:
         return _inline(pred, gold, timeout)
     try:
-        w = pool.acquire()
-    except OSError:  # cannot start processes here
-        pool.broken = True
-        return _inline(pred, gold, timeout)
-    if w is None:
-        raise _NoVerdict("every verifier worker stayed busy")
-    res = None
+        fut = pool.schedule(_mv.verify_answers, (pred, gold, timeout), timeout=timeout + KILL_GRACE)
+    except Exception:  # no worker process could be started here, or the pool broke: another, then inline
+        _drop(pool, failed=True)
+        return _run_math_verify(pred, gold, timeout)
     try:
-        if w.wait_ready():
-            res = w.request(pred, gold, timeout)
-    finally:
-        pool.release(w, res is not None)
-    if res is None:
-        if pool.broken:
-            return _inline(pred, gold, timeout)
-        raise _NoVerdict("worker deadline")
+        res = fut.result(timeout=QUEUE_TIMEOUT + timeout + KILL_GRACE)
+    except Exception as exc:  # pebble's deadline kill (TimeoutError), a dead worker, a broken pool, ours
+        broken = isinstance(exc, BrokenProcessPool)
+        if broken or not (fut.done() or fut.running()):  # broken, or no worker took the request: wedged
+            _drop(pool, failed=broken)
+        fut.cancel()
+        raise _NoVerdict(repr(exc)) from None
+    _FAILURES = 0
     return res
 
 
