@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def advantages(rewards: list[float]) -> list[float]:
-    """A_ij = r_ij - mean_j r_ij (GradAlign's scorer; no std division, METHODS.md section 1)."""
+    """A_ij = r_ij - mean_j r_ij (GradAlign's scorer; no std division, docs/methods.md section 1)."""
     mean = sum(rewards) / len(rewards) if rewards else 0.0
     return [r - mean for r in rewards]
 

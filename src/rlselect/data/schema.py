@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-# The instruction appended to every problem (METHODS.md section 6).
+# The instruction appended to every problem (docs/methods.md section 6).
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
 # Keys every record's meta carries. Fixed so that all datasets share one Arrow schema:

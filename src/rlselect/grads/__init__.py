@@ -1,4 +1,4 @@
-"""Per-example policy-gradient features for data selection (METHODS.md section 1).
+"""Per-example policy-gradient features for data selection (docs/methods.md section 1).
 
     g_i = grad_theta (1/G) sum_j A_ij agg_t log pi_theta(o_ijt | q_i, o_ij<t)   (ascent direction)
 

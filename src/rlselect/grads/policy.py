@@ -1,4 +1,4 @@
-"""Per-prompt policy-gradient features g_i (METHODS.md section 1), batched and reference loop.
+"""Per-prompt policy-gradient features g_i (docs/methods.md section 1), batched and reference loop.
 
     g_i = grad_theta J_i,   J_i = sum_j sum_t w_ij log pi_theta(o_ijt | q_i, o_ij<t)
 

@@ -52,7 +52,7 @@ def trl_math_reward(prompts, completions, answer, **kwargs) -> list[float]:
     """TRL reward function: `math_reward(completion, answer)` per row.
 
     `completions` are strings or conversations (the last message's content is scored); `answer`
-    is the dataset's gold column. Unreliable-reward regime (GradAlign, METHODS.md section 5): when
+    is the dataset's gold column. Unreliable-reward regime (GradAlign, docs/methods.md section 5): when
     the dataset has a `meta` column and a row's `meta["corrupted"]` is True, that row's reward
     ignores the response: a fair coin, 1.0 or 0.0 with probability 1/2, made deterministic by
     seeding it with a hash (sha256) of the completion text, so that re-scoring the same

@@ -1,4 +1,4 @@
-"""GradAlign scores (METHODS.md section 3): alignment of each candidate's policy gradient with
+"""GradAlign scores (docs/methods.md section 3): alignment of each candidate's policy gradient with
 the validation gradient g_V (one aggregate gradient over all validation rollouts).
 
     cosine: s_i = <g_i, g_V> / (||g_i|| ||g_V||)     (default)

@@ -1,4 +1,4 @@
-"""LearnAlign scores (METHODS.md section 2): learnability-weighted gradient alignment.
+"""LearnAlign scores (docs/methods.md section 2): learnability-weighted gradient alignment.
 
     V_i = p_i (1 - p_i),  u_i = phi_i / ||phi_i||,  z_i = V_i u_i,
     score_i = (1/n) sum_j <z_i, z_j> = <z_i, mean_j z_j>

@@ -1,4 +1,4 @@
-"""`schedule=rounds`: GRPO whose training set is re-selected every S steps (METHODS.md section 3).
+"""`schedule=rounds`: GRPO whose training set is re-selected every S steps (docs/methods.md section 3).
 
 Round t: take chunk t of M candidates, sample k_r rollouts per candidate with the current policy,
 compute what the selector needs at that policy (gradients, validation gradient, ...), keep the top
