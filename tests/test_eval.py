@@ -401,3 +401,16 @@ def test_parse_protocol():
             parse_protocol(**bad)
     with pytest.raises(ValueError, match="unknown benchmark"):
         evaluate("unused", ["gsm9k"])
+
+
+def test_settings_validate_early():
+    """One Settings object carries the protocol and generation settings; bad values fail before any model loads."""
+    from rlselect.eval import Settings
+
+    s = Settings(protocol="avg@k", k=4, temperature=1.0, limit=3)
+    assert (s.proto.name, s.proto.k, s.proto.do_sample) == ("avg@4", 4, True)
+    for bad in [{"backend": "tgi"}, {"limit": 0}, {"protocol": "avg@8", "k": 4}]:
+        with pytest.raises(ValueError):
+            Settings(**bad)
+    with pytest.raises(TypeError):  # a misspelt setting (CLI, conf/eval group or keyword) is an error
+        evaluate("unused", ["arith"], max_gen_tokens=8)

@@ -9,8 +9,8 @@ import pytest
 
 from rlselect.report import build, figures, paper, tables
 from rlselect.report.__main__ import main
-from rlselect.report.demo_table import base_vs_trained
-from rlselect.report.records import load_runs
+from rlselect.report.build import load_runs
+from rlselect.report.tables import base_vs_trained
 
 PNG = b"\x89PNG\r\n\x1a\n"
 QWEN15 = "Qwen/Qwen2.5-1.5B-Instruct"

@@ -15,26 +15,7 @@ Importing this package is cheap: lm-eval is imported when `evaluate` runs.
 
 from rlselect.eval.benchmarks import BENCHMARKS, TASKS_DIR, load_benchmark, task_name
 from rlselect.eval.metrics import process_results, score_completions
-from rlselect.eval.runner import (
-    Protocol,
-    build_lm,
-    evaluate,
-    evaluate_suite,
-    parse_protocol,
-    run_config,
-)
+from rlselect.eval.runner import Protocol, Settings, build_lm, evaluate, evaluate_suite, parse_protocol, run_config
 
-__all__ = [
-    "BENCHMARKS",
-    "TASKS_DIR",
-    "Protocol",
-    "build_lm",
-    "evaluate",
-    "evaluate_suite",
-    "load_benchmark",
-    "parse_protocol",
-    "process_results",
-    "run_config",
-    "score_completions",
-    "task_name",
-]
+__all__ = ["BENCHMARKS", "TASKS_DIR", "Protocol", "Settings", "build_lm", "evaluate", "evaluate_suite"]
+__all__ += ["load_benchmark", "parse_protocol", "process_results", "run_config", "score_completions", "task_name"]

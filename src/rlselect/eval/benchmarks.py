@@ -18,9 +18,7 @@ log = logging.getLogger(__name__)
 TASKS_DIR = Path(__file__).parent / "tasks"
 
 # benchmark name (= rlselect.data loader name) -> lm-eval task name (tasks/rlselect_<name>.yaml)
-BENCHMARKS: dict[str, str] = {
-    name: f"rlselect_{name}" for name in ("arith", "gsm8k", "math500", "aime24", "aime25", "amc23")
-}
+BENCHMARKS = {name: f"rlselect_{name}" for name in ("arith", "gsm8k", "math500", "aime24", "aime25", "amc23")}
 # Generated in code: takes a seed, never a data folder.
 GENERATED = {"arith"}
 
@@ -29,10 +27,6 @@ def task_name(benchmark: str) -> str:
     if benchmark not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {benchmark!r}; available: {', '.join(BENCHMARKS)}")
     return BENCHMARKS[benchmark]
-
-
-def task_yaml(benchmark: str) -> Path:
-    return TASKS_DIR / f"{task_name(benchmark)}.yaml"
 
 
 def data_path(benchmark: str, data_dir: str | Path | None) -> Path | None:
@@ -48,34 +42,28 @@ def data_path(benchmark: str, data_dir: str | Path | None) -> Path | None:
 
 def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int = 0, family: str | None = None) -> str:
     """A short, human-readable label of where the problems come from (recorded in results)."""
-    if family:
-        return f"{describe_source(benchmark, split, data_dir, arith_seed)} [family {family}]"
+    src = f"hub:{benchmark}:{split}"
     if benchmark in GENERATED:
-        return f"{benchmark}:{split} (generated in code, seed {arith_seed})"
-    p = data_path(benchmark, data_dir)
-    if p is not None:
+        src = f"{benchmark}:{split} (generated in code, seed {arith_seed})"
+    elif (p := data_path(benchmark, data_dir)) is not None:
         from rlselect.data.io import resolve_local_file
 
         try:
-            return str(resolve_local_file(p, split).resolve())
+            src = str(resolve_local_file(p, split).resolve())
         except Exception:  # noqa: BLE001 - the loader raises the real error with a clear message
-            return str(p)
-    return f"hub:{benchmark}:{split}"
+            src = str(p)
+    return f"{src} [family {family}]" if family else src
 
 
-def load_benchmark(
-    benchmark: str, split: str = "test", data_dir=None, arith_seed: int = 0, family: str | None = None
-) -> list[dict]:
+def load_benchmark(benchmark: str, split: str = "test", data_dir=None, arith_seed: int = 0, family=None) -> list[dict]:
     """Canonical records of one benchmark split (local folder, hub, or generated); `family` keeps
     only the records whose meta.family matches (GradAlign's imbalance regime tests the target
     family alone)."""
     from rlselect.data import load_records
 
     task_name(benchmark)  # validates the name
-    if benchmark in GENERATED:
-        records = load_records(benchmark, split, seed=int(arith_seed))
-    else:
-        records = load_records(benchmark, split, path=data_path(benchmark, data_dir))
+    kw = {"seed": int(arith_seed)} if benchmark in GENERATED else {"path": data_path(benchmark, data_dir)}
+    records = load_records(benchmark, split, **kw)
     if family:
         kept = [r for r in records if r["meta"].get("family") == family]
         if not kept:
@@ -89,26 +77,18 @@ def records_digest(records: list[dict]) -> str:
     """sha256 over (id, question, answer) of the evaluated problems: identifies the data exactly."""
     h = hashlib.sha256()
     for r in records:
-        h.update(json.dumps([r["id"], r["question"], r["answer"]], ensure_ascii=False).encode())
-        h.update(b"\n")
+        h.update(json.dumps([r["id"], r["question"], r["answer"]], ensure_ascii=False).encode() + b"\n")
     return h.hexdigest()
 
 
 # ---------------------------------------------------------------- lm-eval hooks (tasks/utils.py)
 
 
-def custom_dataset(
-    benchmark: str,
-    data_dir: str | None = None,
-    eval_split: str = "test",
-    arith_seed: int = 0,
-    family: str | None = None,
-    **_unused: Any,  # lm-eval also passes the task metadata (version, model args, ...)
-):
+def custom_dataset(benchmark: str, data_dir=None, eval_split="test", arith_seed=0, family=None, **_unused: Any):
     """lm-eval `custom_dataset` hook: the benchmark's records as DatasetDict {"test": Dataset}.
 
     `data_dir`, `eval_split`, `arith_seed` and `family` come from the task metadata
-    (TaskManager(metadata=...) or `lm_eval --metadata '{...}'`).
+    (TaskManager(metadata=...) or `lm_eval --metadata '{...}'`); lm-eval passes the rest of it too (_unused).
     """
     import datasets
 
@@ -121,11 +101,6 @@ def doc_to_text(doc: dict) -> str:
 
     lm-eval wraps it in the model's chat template (apply_chat_template=True).
     """
-    prompt = doc.get("prompt") or []
-    users = [m["content"] for m in prompt if m.get("role") == "user"]
-    if len(users) != 1 or len(prompt) != 1:
-        raise ValueError(
-            f"record {doc.get('id')!r}: expected a prompt with exactly one user turn, got "
-            f"{[m.get('role') for m in prompt]}"
-        )
-    return users[0]
+    if (roles := [m.get("role") for m in doc.get("prompt") or []]) != ["user"]:
+        raise ValueError(f"record {doc.get('id')!r}: expected a prompt with exactly one user turn, got {roles}")
+    return doc["prompt"][0]["content"]

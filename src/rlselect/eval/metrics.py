@@ -22,33 +22,22 @@ def _cached_reward(completion: str, gold: str) -> float:
     return float(math_reward(completion, gold))
 
 
-def score_completions(completions: Iterable[str], gold: str) -> list[float]:
-    """1.0 / 0.0 per completion from the project's verifier (cached: the runner re-reads scored samples for free)."""
-    return [_cached_reward(str(c), str(gold)) for c in completions]
+def score_completions(completions: Iterable, gold: str) -> list[float]:
+    """1.0 / 0.0 per completion from the project's verifier (cached: the runner re-reads scored samples for free).
+    lm-eval passes one entry per request: with the `all_samples` filter, the list of the k completions; with its
+    default `take_first` filter, a single string. Both are flattened."""
+    return [
+        _cached_reward(str(c), str(gold)) for r in completions for c in (r if isinstance(r, (list, tuple)) else [r])
+    ]
 
 
-def clear_cache() -> None:
-    _cached_reward.cache_clear()
-
-
-def flatten_samples(results: Sequence) -> list[str]:
-    """lm-eval passes one entry per request; with the `all_samples` filter that entry is the list
-    of the k completions (with lm-eval's default `take_first` filter it is a single string)."""
-    out: list[str] = []
-    for r in results:
-        if isinstance(r, (list, tuple)):
-            out.extend(str(x) for x in r)
-        else:
-            out.append(str(r))
-    return out
+clear_cache = _cached_reward.cache_clear  # the runner starts every evaluation with an empty cache
 
 
 def process_results(doc: dict, results: Sequence) -> dict[str, float]:
     """lm-eval `process_results`: per-problem mean score over the samples, and pass@k."""
-    completions = flatten_samples(results)
-    if not completions:
+    if not (scores := score_completions(results, doc["answer"])):
         raise ValueError(f"problem {doc.get('id')!r}: no completions to score")
-    scores = score_completions(completions, doc["answer"])
     return {"acc": sum(scores) / len(scores), "pass_at_k": float(max(scores))}
 
 
