@@ -9,6 +9,7 @@ import pytest
 
 from rlselect.rewards import (
     REWARDS,
+    MathReward,
     batch_math_reward,
     coin_flip,
     extract_answer,
@@ -205,30 +206,34 @@ def test_trl_math_reward_plain_and_conversational(verifier_ready):
     assert out == [1.0]
 
 
-def test_trl_math_reward_corrupted_rows_get_a_deterministic_coin_flip(verifier_ready):
+def test_corrupted_rows_get_a_coin_per_seed_prompt_and_rollout(verifier_ready):
     n = 400
-    completions = [f"attempt {i}: \\boxed{{{i}}}" for i in range(n)]
-    golds = [str(i) for i in range(n)]  # every completion is correct...
-    clean = [{"corrupted": False, "family": "add"}] * n
-    corrupted = [{"corrupted": True, "family": "add"}] * n
-    assert trl_math_reward(None, completions, golds, meta=clean) == [1.0] * n
-    flips = trl_math_reward(None, completions, golds, meta=corrupted)
-    assert set(flips) == {0.0, 1.0}
-    assert 0.4 < sum(flips) / n < 0.6  # ...but corrupted rows score a fair coin
-    assert flips == trl_math_reward(None, completions, golds, meta=corrupted)  # deterministic
-    assert flips == [coin_flip(c) for c in completions]
+    completions = ["\\boxed{7}"] * n  # the same correct text for every row...
+    ids = [f"q{i // 8}" for i in range(n)]  # ...50 prompts x 8 rollouts
+    clean = [{"corrupted": False}] * n
+    corrupted = [{"corrupted": True}] * n
+    assert trl_math_reward(None, completions, ["7"] * n, meta=clean, id=ids) == [1.0] * n
+    flips = trl_math_reward(None, completions, ["7"] * n, meta=corrupted, id=ids)
+    assert 0.4 < sum(flips) / n < 0.6  # identical completions do not share one coin
+    assert flips == [coin_flip(0, ids[i], i % 8) for i in range(n)]  # draw k of prompt q
+    assert flips == trl_math_reward(None, completions, ["7"] * n, meta=corrupted, id=ids)  # a rerun repeats it
+    assert flips != trl_math_reward(None, completions, ["7"] * n, meta=corrupted, id=ids, seed=1)
     # The coin ignores the response: wrong answers score 1.0 just as often.
-    wrong_golds = [str(i + 1) for i in range(n)]
-    assert trl_math_reward(None, completions, wrong_golds, meta=corrupted) == flips
+    assert trl_math_reward(None, completions, ["8"] * n, meta=corrupted, id=ids) == flips
+    # One reward function across training steps draws fresh coins for a prompt seen again.
+    reward = MathReward(seed=0)
+    first, again = (reward(None, completions[:8], ["7"] * 8, meta=corrupted[:8], id=ids[:8]) for _ in range(2))
+    assert first == flips[:8] and again == [coin_flip(0, "q0", k) for k in range(8, 16)]
     # Mixed rows: only the corrupted ones flip.
     mixed = [{"corrupted": i % 2 == 1} for i in range(n)]
-    out = trl_math_reward(None, completions, wrong_golds, meta=mixed)
+    out = trl_math_reward(None, completions, ["8"] * n, meta=mixed, id=ids)
     assert [out[i] for i in range(0, n, 2)] == [0.0] * (n // 2)
-    assert [out[i] for i in range(1, n, 2)] == [flips[i] for i in range(1, n, 2)]
+    assert set(out[1::2]) == {0.0, 1.0}
 
 
 def test_reward_registry():
-    assert REWARDS["math"] is trl_math_reward
-    assert get_reward("math") is trl_math_reward
+    assert REWARDS["math"] is MathReward
+    reward = get_reward("math", seed=3)
+    assert isinstance(reward, MathReward) and reward.seed == 3 and reward.__name__ == "math"
     with pytest.raises(ValueError, match="available: math"):
         get_reward("nope")

@@ -93,7 +93,7 @@ def warmup_stage(model_path: str, pool: list[dict], cfg: DictConfig, cache_dir: 
     rng = random.Random(f"warmup-{wcfg.get('seed', 0)}")
     subset = rng.sample(pool, min(int(wcfg["size"]), len(pool)))
     trainer_cfg = {**_plain(cfg.trainer), "budget_mode": "equal_steps", "max_steps": int(wcfg["steps"])}
-    key = stage_key("warmup-v2", model_fingerprint(model_path), records_key(subset), trainer_cfg)
+    key = stage_key("warmup-v3", model_fingerprint(model_path), records_key(subset), trainer_cfg)
     out = train_grpo(
         model_path,
         subset,

@@ -143,7 +143,7 @@ def gather_inputs(
     if "features" in needs:
         out_dir = None
         if round_seed is None:
-            key = stage_key("features-v2", model_fingerprint(model_path), records_key(records), rollout_cfg, feat_cfg)
+            key = stage_key("features-v3", model_fingerprint(model_path), records_key(records), rollout_cfg, feat_cfg)
             out_dir = Path(cache_dir) / "features" / key
         inputs.features = compute_gradient_features(model, tokenizer, records, rows, feat_cfg, out_dir)
     if "val_features" in needs:

@@ -8,6 +8,7 @@ value per completion.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -34,9 +35,11 @@ def completion_text(completion: Any) -> str:
     return "" if completion is None else str(completion)
 
 
-def coin_flip(text: str) -> float:
-    """A deterministic fair coin seeded by the text: 1.0 or 0.0, each for about half of all texts."""
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+def coin_flip(seed: int, prompt_id: str, draw: int) -> float:
+    """Fair coin number `draw` of prompt `prompt_id` under `seed`: 1.0 or 0.0, independent of
+    the response (GradAlign draws a fresh coin per call; we draw per (seed, prompt, rollout) so
+    that a rerun of the same run gives the same rewards)."""
+    digest = hashlib.sha256(f"{seed}|{prompt_id}|{draw}".encode("utf-8", "surrogatepass")).digest()
     return float(digest[0] & 1)
 
 
@@ -48,36 +51,50 @@ def _is_corrupted(meta: Any) -> bool:
     return flag is not None and not isinstance(flag, str) and bool(flag)
 
 
-def trl_math_reward(prompts, completions, answer, **kwargs) -> list[float]:
+class MathReward:
     """TRL reward function: `math_reward(completion, answer)` per row.
 
     `completions` are strings or conversations (the last message's content is scored); `answer`
-    is the dataset's gold column. Unreliable-reward regime (GradAlign, docs/methods.md section 5): when
-    the dataset has a `meta` column and a row's `meta["corrupted"]` is True, that row's reward
-    ignores the response: a fair coin, 1.0 or 0.0 with probability 1/2, made deterministic by
-    seeding it with a hash (sha256) of the completion text, so that re-scoring the same
-    completion gives the same reward.
+    is the dataset's gold column. Unreliable-reward regime (GradAlign, docs/methods.md section 5):
+    a row whose `meta["corrupted"]` is true gets a reward that ignores the response, a fair coin
+    drawn per (seed, prompt id, rollout): the k-th corrupted rollout of a prompt scored by this
+    instance uses draw k, so identical completions do not share a coin and a rerun repeats it.
     """
-    if len(completions) != len(answer):
-        raise ValueError(f"{len(completions)} completions but {len(answer)} answers")
-    metas = kwargs.get("meta")
-    if metas is not None and len(metas) != len(completions):
-        raise ValueError(f"{len(completions)} completions but {len(metas)} meta entries")
-    rewards = []
-    for i, (completion, gold) in enumerate(zip(completions, answer)):
-        text = completion_text(completion)
-        if metas is not None and _is_corrupted(metas[i]):
-            rewards.append(coin_flip(text))
-        else:
-            rewards.append(math_reward(text, gold))
-    return rewards
+
+    __name__ = "math"  # TRL names the reward column after the function
+
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
+        self.draws: Counter[str] = Counter()
+
+    def __call__(self, prompts, completions, answer, **kwargs) -> list[float]:
+        if len(completions) != len(answer):
+            raise ValueError(f"{len(completions)} completions but {len(answer)} answers")
+        metas, ids = kwargs.get("meta"), kwargs.get("id")
+        for name, column in (("meta", metas), ("id", ids)):
+            if column is not None and len(column) != len(completions):
+                raise ValueError(f"{len(completions)} completions but {len(column)} {name} entries")
+        rewards = []
+        for i, (completion, gold) in enumerate(zip(completions, answer)):
+            if metas is not None and _is_corrupted(metas[i]):
+                key = str(ids[i]) if ids is not None else f"row{i}"
+                rewards.append(coin_flip(self.seed, key, self.draws[key]))
+                self.draws[key] += 1
+            else:
+                rewards.append(math_reward(completion_text(completion), gold))
+        return rewards
 
 
-REWARDS: dict[str, Callable[..., list[float]]] = {"math": trl_math_reward}
+def trl_math_reward(prompts, completions, answer, *, seed: int = 0, **kwargs) -> list[float]:
+    """`MathReward(seed)` for one batch: coin draws start at 0 for every prompt id."""
+    return MathReward(seed)(prompts, completions, answer, **kwargs)
 
 
-def get_reward(name: str) -> Callable[..., list[float]]:
-    """The reward function registered under `name`."""
+REWARDS: dict[str, Callable[..., Callable[..., list[float]]]] = {"math": MathReward}
+
+
+def get_reward(name: str, seed: int = 0) -> Callable[..., list[float]]:
+    """A fresh reward function registered under `name`, seeded (coin draws) with `seed`."""
     if name not in REWARDS:
         raise ValueError(f"unknown reward {name!r}; available: {', '.join(sorted(REWARDS))}")
-    return REWARDS[name]
+    return REWARDS[name](seed)

@@ -29,7 +29,7 @@ def rollout_stage(
     Shards are written atomically; a killed run resumes from its last complete shard.
     """
     ids = [r["id"] for r in records]
-    key = stage_key("rollouts-v2", model_fingerprint(model_path), records_key(records), cfg)
+    key = stage_key("rollouts-v3", model_fingerprint(model_path), records_key(records), cfg)
     root = Path(cache_root) / "rollouts" / key
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(ids), "cfg": cfg})
@@ -89,6 +89,6 @@ def _compute_shard(model_path, model, tokenizer, shard, cfg, *, seed_offset, out
         groups = sample_completions(
             model, tokenizer, render_prompts(tokenizer, shard), batch_size=cfg.get("batch_size", 32), **kw
         )
-    rows = score_groups(shard, groups)
+    rows = score_groups(shard, groups, seed=cfg["seed"])
     atomic_write_json(out, rows)
     return rows

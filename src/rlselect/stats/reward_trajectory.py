@@ -21,15 +21,15 @@ class RewardRecorder(TrainerCallback):
 
     __name__ = "math"  # TRL names reward columns after the function
 
-    def __init__(self):
-        from rlselect.rewards import trl_math_reward
+    def __init__(self, seed: int = 0):
+        from rlselect.rewards import MathReward
 
-        self.reward = trl_math_reward
+        self.reward = MathReward(seed)
         self.epoch = 0
         self.sums: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
 
     def __call__(self, prompts, completions, answer, id, **kwargs):
-        rewards = self.reward(prompts, completions, answer, **kwargs)
+        rewards = self.reward(prompts, completions, answer, id=id, **kwargs)
         for rid, r in zip(id, rewards):
             self.sums[self.epoch][rid].append(r)
         return rewards
@@ -49,11 +49,11 @@ def reward_trajectory_stage(
     from rlselect.train.grpo import steps_for_budget, train_grpo
 
     cfg = {**trainer_cfg, "budget_mode": "equal_epochs", "epochs": epochs}
-    key = stage_key("limr-v2", model_fingerprint(model_path), records_key(pool), cfg, seed)
+    key = stage_key("limr-v3", model_fingerprint(model_path), records_key(pool), cfg, seed)
     out = Path(cache_dir) / "reward_trajectories" / key
     if (out / "trajectories.json").exists():
         return read_json(out / "trajectories.json")
-    recorder = RewardRecorder()
+    recorder = RewardRecorder(seed)
     args = dict(cfg.get("args") or {})
     args["shuffle_dataset"] = True
     steps_for_budget(len(pool), args, "equal_epochs", 0, epochs)  # validates the config early

@@ -94,7 +94,7 @@ def train_grpo(
     report_to: str = "none",
     callbacks=None,
     train_dataset=None,
-    on_model_loaded=None,
+    on_trainer_built=None,
 ) -> dict:
     """Train from `model_path` on `records`; returns {'checkpoint', 'steps', 'seconds', 'log_history'}.
 
@@ -119,16 +119,16 @@ def train_grpo(
     )
     grpo_args = build_grpo_config(args, out_dir / "trainer", steps, seed, report_to)
     model, tok = load_model(model_path)
-    if on_model_loaded is not None:  # the rounds schedule selects round 0 before the trainer exists
-        on_model_loaded(model, tok)
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[get_reward(r) if isinstance(r, str) else r for r in cfg.get("rewards", ["math"])],
+        reward_funcs=[get_reward(r, seed) if isinstance(r, str) else r for r in cfg.get("rewards", ["math"])],
         args=grpo_args,
         train_dataset=train_dataset if train_dataset is not None else to_train_dataset(records),
         processing_class=tok,
         callbacks=callbacks,
     )
+    if on_trainer_built is not None:  # the rounds schedule fills each step's batch itself
+        on_trainer_built(trainer)
     if not console.VERBOSE:  # one bar with the reward instead of TRL's raw log dicts
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 

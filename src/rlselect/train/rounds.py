@@ -1,109 +1,127 @@
 """The `rounds` schedule (GradAlign): re-select from a fresh chunk with the current policy every
 S steps, inside ONE GRPOTrainer, so the optimizer state and LR schedule carry over.
 
-The trainer sees a fixed-length dataset of "slots"; an `on the fly` transform maps slot i to the
-record `current[i % len(current)]`. `RoundCallback` rewrites `current` at round boundaries.
+Which prompts a step trains on is decided when TRL consumes the step's batch, not when the
+DataLoader fetches it: the DataLoader (which prefetches one batch ahead) only yields numbered
+placeholder slots, and `RoundSchedule.attach` wraps the trainer's generation call so that, at
+global step k, round t = k // S is selected first (if it is new) and the slots are filled with
+step k's prompts. Within a round the kept set is passed over epoch by epoch, each epoch a seeded
+permutation, and no prompt appears twice in one step (unless the kept set is smaller than a step).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from transformers import TrainerCallback
-
 from rlselect.cache import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
+PLACEHOLDER_PROMPT = [{"role": "user", "content": ""}]
 
 
-class PoolView:
-    """A `datasets.Dataset` of `length` slots whose records follow the current selection."""
-
-    def __init__(self, records_by_id: dict[str, dict], length: int):
-        import datasets
-
-        self.by_id = records_by_id
-        self.current: list[str] = []
-        self.dataset = datasets.Dataset.from_dict({"slot": list(range(length))})
-        self.dataset.set_transform(self._materialise)
-
-    def set(self, ids: list[str]) -> None:
-        if not ids:
-            raise ValueError("a round selected no items")
-        self.current = list(ids)
-
-    def _materialise(self, batch: dict) -> dict:
-        if not self.current:
-            raise RuntimeError("PoolView used before the first round's selection")
-        recs = [self.by_id[self.current[s % len(self.current)]] for s in batch["slot"]]
-        return {
-            "prompt": [r["prompt"] for r in recs],
-            "answer": [r["answer"] for r in recs],
-            "id": [r["id"] for r in recs],
-            "meta": [r["meta"] for r in recs],
-        }
-
-
-def chunks(ids: list[str], size: int, seed: int):
+def chunks(ids: list[str], size: int, seed: int) -> Callable[[int], list[str]]:
     """The pool shuffled once with the seed and cut into chunks; wraps around when exhausted."""
     order = list(ids)
     random.Random(f"rounds-{seed}").shuffle(order)
     n_chunks = max(1, len(order) // size)
-
-    def chunk(t: int) -> list[str]:
-        k = t % n_chunks
-        return order[k * size : (k + 1) * size]
-
-    return chunk
+    return lambda t: order[(t % n_chunks) * size : (t % n_chunks + 1) * size]
 
 
-class RoundCallback(TrainerCallback):
-    """At step 0 and every `steps_per_round` steps: score the next chunk with the current policy
-    (`select_round(model, round, chunk_ids) -> (kept_ids, summary)`), and point the pool at it.
+def epoch_batches(ids: list[str], n_batches: int, per_batch: int, rng: random.Random) -> list[list[str]]:
+    """`n_batches` batches of `per_batch` ids, drawn epoch by epoch without replacement (each epoch
+    a fresh permutation); an id already in a batch is deferred to the next one."""
+    queue: list[str] = []
+    out = []
+    for _ in range(n_batches):
+        batch: list[str] = []
+        while len(batch) < min(per_batch, len(ids)):
+            j = next((j for j, x in enumerate(queue) if x not in batch), None)
+            if j is None:
+                queue += rng.sample(ids, len(ids))
+                continue
+            batch.append(queue.pop(j))
+        out.append([batch[i % len(batch)] for i in range(per_batch)])
+    return out
 
-    Each round's selection is saved in `rounds_dir` so a resumed run re-uses it (and a rerun of a
-    round gives the same ids)."""
+
+class RoundSchedule:
+    """Round selections (`select_round(model, round, chunk_ids) -> (kept_ids, summary)`, saved in
+    `rounds_dir` so a resumed run reuses them) and each step's prompts within a round."""
 
     def __init__(
         self,
-        view: PoolView,
+        by_id: dict[str, dict],
         chunk: Callable[[int], list[str]],
         select_round: Callable,
         steps_per_round: int,
+        prompts_per_step: int,
         rounds_dir: Path,
+        seed: int,
         log_fn: Callable[[dict], None] | None = None,
     ):
-        self.view, self.chunk, self.select_round = view, chunk, select_round
-        self.steps_per_round = steps_per_round
+        self.by_id, self.chunk, self.select_round = by_id, chunk, select_round
+        self.steps_per_round, self.prompts_per_step, self.seed = steps_per_round, prompts_per_step, seed
         self.rounds_dir = Path(rounds_dir)
         self.log_fn = log_fn or (lambda d: None)
-        self.current_round: int | None = None
+        self._batches: dict[int, list[list[str]]] = {}
 
-    def _round(self, t: int, model) -> None:
-        if t == self.current_round:
-            return
+    def round_ids(self, t: int, model) -> list[str]:
         path = self.rounds_dir / f"round_{t:04d}.json"
         if path.exists():
-            rec = read_json(path)
-        else:
-            t0 = time.time()
-            kept, summary = self.select_round(model, t, self.chunk(t))
-            rec = {"round": t, "ids": kept, **summary, "seconds": round(time.time() - t0, 2)}
-            atomic_write_json(path, rec)
-        self.view.set(rec["ids"])
-        self.current_round = t
-        log.info(
-            "round %d: kept %d, %s", t, len(rec["ids"]), {k: v for k, v in rec.items() if k not in ("ids", "round")}
-        )
-        self.log_fn({f"round/{k}": v for k, v in rec.items() if isinstance(v, (int, float)) and v is not None})
+            return read_json(path)["ids"]
+        t0 = time.time()
+        kept, summary = self.select_round(model, t, self.chunk(t))
+        if not kept:
+            raise ValueError(f"round {t} selected no items")
+        rec = {"round": t, "ids": kept, **summary, "seconds": round(time.time() - t0, 2)}
+        atomic_write_json(path, rec)
+        info = {k: v for k, v in rec.items() if k not in ("ids", "round") and isinstance(v, (int, float))}
+        log.info("round %d: kept %d of %d %s", t, len(kept), len(self.chunk(t)), info)
+        self.log_fn({f"round/{k}": v for k, v in info.items()})
+        return kept
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        self._round(state.global_step // self.steps_per_round, model)
+    def step_ids(self, step: int, model) -> list[str]:
+        """The prompts of optimizer step `step` (0-based)."""
+        t = step // self.steps_per_round
+        if t not in self._batches:
+            rng = random.Random(f"round-batches-{self.seed}-{t}")
+            ids = self.round_ids(t, model)
+            self._batches = {t: epoch_batches(ids, self.steps_per_round, self.prompts_per_step, rng)}
+        return self._batches[t][step - t * self.steps_per_round]
 
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        if state.global_step % self.steps_per_round == 0 and state.global_step < state.max_steps:
-            self._round(state.global_step // self.steps_per_round, model)
+    def fill(self, inputs: list[dict], ids: list[str]) -> list[dict]:
+        """Slots (each repeated once per completion) -> records, in order of first appearance."""
+        slots = list(dict.fromkeys(x["slot"] for x in inputs))
+        if len(slots) > len(ids):
+            raise RuntimeError(f"a step holds {len(slots)} prompts but the schedule planned {len(ids)}")
+        rec_of = {s: self.by_id[i] for s, i in zip(slots, ids)}
+        keys = ("prompt", "answer", "id", "meta")
+        return [{**x, **{k: rec_of[x["slot"]][k] for k in keys}} for x in inputs]
+
+    def attach(self, trainer) -> None:
+        """Fill each training batch with its step's prompts just before TRL generates for it."""
+        generate = trainer._generate_and_score_completions
+        steps_log = self.rounds_dir / "steps.jsonl"
+
+        def generate_for_step(inputs):
+            if trainer.model.training:
+                step = trainer.state.global_step
+                ids = self.step_ids(step, trainer.model)
+                inputs = self.fill(inputs, ids)
+                with open(steps_log, "a") as fh:
+                    fh.write(json.dumps({"step": step + 1, "round": step // self.steps_per_round, "ids": ids}) + "\n")
+            return generate(inputs)
+
+        trainer._generate_and_score_completions = generate_for_step
+
+
+def slot_dataset(length: int):
+    """`length` numbered slots with a placeholder prompt; `RoundSchedule.fill` gives them records."""
+    import datasets
+
+    return datasets.Dataset.from_dict({"slot": list(range(length)), "prompt": [PLACEHOLDER_PROMPT] * length})

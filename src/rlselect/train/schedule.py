@@ -28,7 +28,7 @@ def train_rounds(
     from rlselect.rollouts.generate import sample_rows
     from rlselect.selection import gather_inputs, run_selector, selection_summary
     from rlselect.train.grpo import train_grpo
-    from rlselect.train.rounds import PoolView, RoundCallback, chunks
+    from rlselect.train.rounds import RoundSchedule, chunks, slot_dataset
 
     plain = _plain(cfg)
     sched, data_cfg, rollout_cfg, trainer_cfg = plain["schedule"], plain["data"], plain["rollouts"], plain["trainer"]
@@ -43,8 +43,6 @@ def train_rounds(
         // args.get("num_generations", 8)
     )
     by_id = {r["id"]: r for r in pool}
-    view = PoolView(by_id, length=max(1, max_steps * prompts_per_step))
-    chunk = chunks(list(by_id), chunk_size, seed)
     regime, target = data_cfg.get("regime", "none"), (data_cfg.get("regime_params") or {}).get("target_family")
     tokenizer_box: dict = {}
 
@@ -75,11 +73,20 @@ def train_rounds(
         return kept, summary
 
     rounds_dir = Path(run_dir) / "rounds"
-    callback = RoundCallback(view, chunk, select_round, steps_per_round, rounds_dir, log_fn=logger.log)
+    schedule = RoundSchedule(
+        by_id,
+        chunks(list(by_id), chunk_size, seed),
+        select_round,
+        steps_per_round,
+        prompts_per_step,
+        rounds_dir,
+        seed,
+        log_fn=logger.log,
+    )
 
-    def on_model_loaded(model, tok):
-        tokenizer_box["tok"] = tok
-        callback._round(0, model)  # the dataset must hold round 0 before the trainer is built
+    def on_trainer_built(trainer):
+        tokenizer_box["tok"] = trainer.processing_class
+        schedule.attach(trainer)
 
     trained = train_grpo(
         model_path,
@@ -88,9 +95,8 @@ def train_rounds(
         Path(run_dir) / "train",
         seed=seed,
         report_to=logger.report_to,
-        callbacks=[callback],
-        train_dataset=view.dataset,
-        on_model_loaded=on_model_loaded,
+        train_dataset=slot_dataset(max(1, max_steps * prompts_per_step)),
+        on_trainer_built=on_trainer_built,
     )
     per_round = [{k: v for k, v in read_json(p).items() if k != "ids"} for p in sorted(rounds_dir.glob("round_*.json"))]
     keys = [

@@ -1,0 +1,70 @@
+"""The rounds schedule trains each step on its own round's selection, epoch by epoch."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import pytest
+
+from rlselect.rewards.functions import REWARDS, MathReward
+from rlselect.train.rounds import epoch_batches
+from tiny_config import compose_tiny
+
+
+def test_epoch_batches_pass_over_the_kept_set_without_repeats():
+    ids = [f"p{i}" for i in range(5)]
+    batches = epoch_batches(ids, n_batches=10, per_batch=2, rng=random.Random(0))
+    assert all(len(b) == 2 and len(set(b)) == 2 for b in batches)  # no prompt twice in a step
+    flat = [x for b in batches for x in b]
+    assert Counter(flat) == dict.fromkeys(ids, 4)  # 20 draws = 4 full epochs of 5
+    assert set(flat[:5]) == set(ids)  # the first epoch covers the set before any repeat
+    small = epoch_batches(ids[:1], n_batches=2, per_batch=3, rng=random.Random(0))
+    assert small == [["p0"] * 3] * 2  # a kept set smaller than a step repeats, as it must
+
+
+def test_every_step_trains_on_its_own_rounds_selection(tmp_path, shared_cache_dir, monkeypatch):
+    """S = 3 steps per round, 3 rounds: the prompts TRL rewards at steps 3t+1..3t+3 all belong to
+    round t's selection, and no prompt appears twice in one step (checked from the reward calls)."""
+    from rlselect.pipeline import run
+
+    trained: list[list[str]] = []  # the ids of every reward call, one call per GRPO step
+
+    class Recorder(MathReward):
+        def __call__(self, prompts, completions, answer, **kwargs):
+            trained.append(list(kwargs["id"]))
+            return super().__call__(prompts, completions, answer, **kwargs)
+
+    monkeypatch.setitem(REWARDS, "math", Recorder)
+    cfg = compose_tiny(
+        shared_cache_dir,
+        tmp_path / "results",
+        "selector=random",
+        "schedule=rounds",
+        "schedule.chunk_size=8",
+        "schedule.keep_fraction=0.5",
+        "schedule.steps_per_round=3",
+        "schedule.rounds=3",
+        "schedule.k_r=4",
+    )
+    run(cfg, tmp_path / "run")
+    rounds_dir = tmp_path / "run" / "rounds"
+    selected = [set(json.loads((rounds_dir / f"round_{t:04d}.json").read_text())["ids"]) for t in range(3)]
+    assert len(trained) == 9 and selected[0] != selected[1] != selected[2]
+    for step, ids in enumerate(trained, start=1):
+        t = (step - 1) // 3
+        assert set(ids) <= selected[t], f"step {step} trained on prompts outside round {t}'s selection"
+        counts = Counter(ids)  # 2 prompts x 4 completions per step
+        assert len(counts) == 2 and set(counts.values()) == {4}, f"step {step}: {counts}"
+    log = [json.loads(line) for line in (rounds_dir / "steps.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(1, 10))
+    assert [sorted(set(r["ids"])) for r in log] == [sorted(set(ids)) for ids in trained]
+    # Within a round the 4 kept prompts are passed over epoch by epoch: 6 draws cover all 4.
+    for t in range(3):
+        assert {i for ids in trained[3 * t : 3 * t + 3] for i in ids} == selected[t]
+
+
+@pytest.fixture(autouse=True)
+def _no_wandb(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "disabled")
