@@ -17,7 +17,7 @@ import pytest
 from rlselect.eval import BENCHMARKS, TASKS_DIR, evaluate, parse_protocol
 from rlselect.eval.metrics import process_results
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 FAST = {"num_threads": 1, "batch_size": 64}  # 1 torch thread: tiny model, small shared CPU
 

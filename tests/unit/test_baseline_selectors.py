@@ -14,7 +14,7 @@ from rlselect.selectors.base import SelectionInputs, get_selector
 from rlselect.stats import perplexity as ppl_stage
 from rlselect.stats.perplexity import perplexities, perplexity_stage, reference_text
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "selector"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "selector"
 SMALL = {
     "hidden_size": 32,
     "intermediate_size": 64,

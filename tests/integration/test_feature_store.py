@@ -17,8 +17,6 @@ import rlselect.grads.store as store
 from rlselect.grads import JLProjection
 from rlselect.grads.store import compute_features, load_features
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
-
 # Shared by this process and the child: the same model (seeded) and the same rollouts.
 SETUP = textwrap.dedent("""
     import random
@@ -64,7 +62,7 @@ def test_killed_extraction_resumes_without_recomputing(tmp_path, monkeypatch):
     """Test: a feature extraction killed after some shards resumes without recomputing them and
     gives the same features."""
     out = tmp_path / "feats"
-    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

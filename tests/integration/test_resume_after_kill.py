@@ -16,7 +16,7 @@ import pytest
 
 from tiny_config import TINY
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(cache: Path, run_dir: Path, results: Path, *overrides: str) -> list[str]:
@@ -33,7 +33,7 @@ def cli(cache: Path, run_dir: Path, results: Path, *overrides: str) -> list[str]
 
 
 def env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
 def kill_when(cmd: list[str], ready, timeout: float = 300) -> None:
