@@ -47,14 +47,12 @@ def grad_inputs(tokenizer, records: list[dict], rows: list[dict], rollouts_for_g
 
 
 def feature_kwargs(feat_cfg: dict) -> dict[str, Any]:
-    from rlselect.grads import JLProjection
+    from rlselect.grads import make_projector
 
     proj = feat_cfg.get("projection") or {}
     projection = None
     if proj.get("dim"):
-        projection = JLProjection(
-            dim=int(proj["dim"]), seed=int(proj.get("seed", 0)), kind=proj.get("kind", "rademacher")
-        )
+        projection = make_projector(proj.get("kind", "countsketch"), int(proj["dim"]), int(proj.get("seed", 0)))
     kwargs = dict(
         params=feat_cfg.get("params", "all"),
         token_agg=feat_cfg.get("token_agg", "seq_mean"),
@@ -93,6 +91,42 @@ def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cf
             "validation set or more rollouts (selector.params / features.val_G)"
         )
     return validation_gradient(model, tokenizer, prompts, comps, advs, **feature_kwargs(feat_cfg))
+
+
+STREAMING_SELECTORS = ("gradalign", "learnalign")
+
+
+def feature_mode(feat_cfg: dict) -> str:
+    """features.mode: exact (stored [n, P] features), projected (stored [n, d]) or streaming (exact
+    GradAlign / LearnAlign scores, nothing stored); auto = projected when projection.dim is set."""
+    mode = feat_cfg.get("mode") or "auto"
+    dim = (feat_cfg.get("projection") or {}).get("dim")
+    if mode == "auto":
+        return "projected" if dim else "exact"
+    if mode not in ("exact", "projected", "streaming"):
+        raise ValueError(f"features.mode={mode!r}; available: auto, exact, projected, streaming")
+    if (mode == "projected") != bool(dim):
+        raise ValueError(
+            f"features.mode={mode} but features.projection.dim={dim}: projected needs a dim, the others null"
+        )
+    return mode
+
+
+def streaming_scores(selector: Selector, model, tokenizer, records, rows, val, val_rows, feat_cfg, params):
+    """The exact scores of `selector` (gradalign or learnalign) without stored features."""
+    from rlselect.grads import gradalign_scores_streaming, learnalign_scores_streaming
+
+    kw = dict(
+        params=feat_cfg.get("params", "all"),
+        token_agg=feat_cfg.get("token_agg", "seq_mean"),
+        batch_size=int(feat_cfg.get("batch_size", 8)),
+    )
+    prompts, comps, advs = grad_inputs(tokenizer, records, rows, feat_cfg.get("rollouts_for_grad", "all"))
+    if selector.name == "learnalign":
+        p = [r["p"] for r in rows]
+        return learnalign_scores_streaming(model, tokenizer, prompts, comps, advs, p, **kw, **params)
+    vp, vc, va = grad_inputs(tokenizer, val, val_rows, "all")
+    return gradalign_scores_streaming(model, tokenizer, prompts, comps, advs, vp, vc, va, **kw, **params)
 
 
 def item_stats(rows: list[dict]) -> dict[str, dict]:
@@ -140,7 +174,14 @@ def gather_inputs(
         from rlselect.models import load_model
 
         model, tokenizer = load_model(_required(model_path))
-    if "features" in needs:
+    streaming = feature_mode(feat_cfg) == "streaming" and bool(needs & {"features", "val_features"})
+    val_rows: list[dict] = []
+    if streaming and selector.name not in STREAMING_SELECTORS:
+        raise ValueError(
+            f"features.mode=streaming scores {', '.join(STREAMING_SELECTORS)} only; "
+            f"selector {selector.name} needs stored features: features.mode=exact or projected"
+        )
+    if "features" in needs and not streaming:
         out_dir = None
         if round_seed is None:
             key = stage_key("features-v3", model_fingerprint(model_path), records_key(records), rollout_cfg, feat_cfg)
@@ -158,7 +199,13 @@ def gather_inputs(
             from rlselect.rollouts.generate import sample_rows
 
             val_rows = sample_rows(model, tokenizer, val, rollout_cfg, G=G, seed=round_seed)
-        inputs.val_features = compute_validation_gradient(model, tokenizer, val, val_rows, feat_cfg)
+        if not streaming:
+            inputs.val_features = compute_validation_gradient(model, tokenizer, val, val_rows, feat_cfg)
+    if streaming:
+        params = dict((cfg.get("selector") or {}).get("params") or {})
+        inputs.extra["scores"] = streaming_scores(
+            selector, model, tokenizer, records, rows, val, val_rows, feat_cfg, params
+        )
     if "hidden" in needs:
         from rlselect.stats.hidden import hidden_features
 

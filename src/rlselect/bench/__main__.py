@@ -1,4 +1,4 @@
-"""`python -m rlselect.bench [--quick] [--out DIR] [--only ...] [--device cuda --model-size 0.5b]`."""
+"""`python -m rlselect.bench [--quick] [--out DIR] [--only ...] [--device cuda --model-size 0.5b] [--threads N]`."""
 
 from __future__ import annotations
 
@@ -7,60 +7,28 @@ import logging
 import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from rlselect.bench import BENCHMARKS, run_all
+from rlselect.bench import BENCHMARKS, SIZES, run_all
 from rlselect.bench.core import MODEL_SIZES
-
-
-def parse_dims(text: str) -> tuple[int | None, ...]:
-    """'off,1024' -> (None, 1024)."""
-    return tuple(None if d.strip().lower() in ("off", "none", "0") else int(d) for d in text.split(",") if d.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m rlselect.bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, seconds (tests, smoke checks)")
     ap.add_argument("--out", default="results/bench", help="where the JSON files and README.md go")
-    ap.add_argument(
-        "--only",
-        default=BENCHMARKS,
-        type=lambda t: [s for s in t.split(",") if s],
-        help="comma-separated subset of " + ",".join(BENCHMARKS),
-    )
+    ap.add_argument("--only", default=BENCHMARKS, type=lambda t: t.split(","), help="subset of " + ",".join(BENCHMARKS))
     ap.add_argument("--device", default="cpu", help="cpu | cuda (cuda: gradients and rollouts only)")
-    ap.add_argument(
-        "--model-size",
-        default="tiny",
-        choices=MODEL_SIZES,
-        help="tiny (embedded model) | 0.5b (random Qwen2 of Qwen2.5-0.5B's shape, bf16 on cuda)",
-    )
-    ap.add_argument(
-        "--min-run-time",
-        type=float,
-        default=None,
-        help="seconds of timed calls per path after one warm-up (default 5; 0 with --quick: one call)",
-    )
-    ap.add_argument(
-        "--dims",
-        default=None,
-        type=parse_dims,
-        help="projection settings, e.g. off,1024 (default: off,1024; off for 0.5b)",
-    )
-    ap.add_argument("--prompts", type=int, default=None, help="prompts in the gradient and rollout benchmarks")
-    ap.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads (default: torch's, all cores); 1 is steadier on a shared machine",
-    )
-    args = ap.parse_args(argv)
+    ap.add_argument("--model-size", default="tiny", choices=MODEL_SIZES, help="0.5b: random Qwen2.5-0.5B shape")
+    ap.add_argument("--threads", type=int, help="torch threads (default: all cores); 1 is steadier on a shared machine")
+    a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    command = f"python -m rlselect.bench {shlex.join(sys.argv[1:] if argv is None else argv)}".strip()
-    t0 = time.time()
-    results = run_all(args.out, command=command, **{k: v for k, v in vars(args).items() if k != "out"})
-    print(Path(args.out, "README.md").read_text() if results else "nothing run")
-    print(f"benchmarks done in {time.time() - t0:.0f} s -> {args.out}/")
+    s = replace(SIZES["quick" if a.quick else a.model_size], model=a.model_size, device=a.device)
+    t0, command = time.time(), shlex.join(["python", "-m", "rlselect.bench", *(sys.argv[1:] if argv is None else argv)])
+    results = run_all(a.out, s, a.only, a.threads, command=command)
+    print(Path(a.out, "README.md").read_text() if results else "nothing run")
+    print(f"benchmarks done in {time.time() - t0:.0f} s -> {a.out}/")
     return 0
 
 

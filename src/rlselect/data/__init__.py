@@ -3,8 +3,8 @@
     rlselect.data.load("gsm8k", "test", path="../shared/data/gsm8k")   # local file or folder
     rlselect.data.load("arith", "train", seed=0)                        # built in, offline
 
-Adding a dataset: one file with a loader decorated by `@register("name")`, imported below, and
-one YAML under conf/data/.
+Adding a dataset: one file with a loader decorated by `@register("name")` (rows from `io.read_rows`,
+records from `io.convert_rows` and `schema.make_record`), imported below, and one YAML under conf/data/.
 """
 
 from __future__ import annotations

@@ -31,27 +31,18 @@ ARITH_INSTRUCTION = "Answer in \\boxed{}."
 def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int]:
     """(question, worked solution, answer) for one problem."""
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
-    hi = LEVEL_MAX[level]
+    lo, hi = (2, MUL_MAX[level]) if family == "mul" else (1, LEVEL_MAX[level])
+    a, b = rng.randint(lo, hi), rng.randint(lo, hi)
     if family == "add":
-        a, b = rng.randint(1, hi), rng.randint(1, hi)
-        ans = a + b
-        return f"{name} has {a} {item} and gets {b} more. How many now?", f"{a}+{b}={ans}", ans
+        return f"{name} has {a} {item} and gets {b} more. How many now?", f"{a}+{b}={a + b}", a + b
     if family == "sub":
-        a, b = sorted((rng.randint(1, hi), rng.randint(1, hi)), reverse=True)
-        ans = a - b
-        return f"{name} has {a} {item} and gives {b} away. How many are left?", f"{a}-{b}={ans}", ans
+        a, b = max(a, b), min(a, b)
+        return f"{name} has {a} {item} and gives {b} away. How many are left?", f"{a}-{b}={a - b}", a - b
     if family == "mul":
-        a, b = rng.randint(2, MUL_MAX[level]), rng.randint(2, MUL_MAX[level])
-        ans = a * b
-        return f"{name} buys {a} bags of {b} {item}. How many {item} in all?", f"{a}*{b}={ans}", ans
-    if family == "two_step":
-        a, b = rng.randint(1, hi), rng.randint(1, hi)
-        c = rng.randint(1, a + b)
-        s = a + b
-        ans = s - c
-        q = f"{name} has {a} {item}, gets {b} more and gives {c} away. How many now?"
-        return q, f"{a}+{b}={s}, {s}-{c}={ans}", ans
-    raise DataError(f"arith: unknown family {family!r}; available: {', '.join(FAMILIES)}")
+        return f"{name} buys {a} bags of {b} {item}. How many {item} in all?", f"{a}*{b}={a * b}", a * b
+    s, c = a + b, rng.randint(1, a + b)  # two_step
+    q = f"{name} has {a} {item}, gets {b} more and gives {c} away. How many now?"
+    return q, f"{a}+{b}={s}, {s}-{c}={s - c}", s - c
 
 
 def boxed_completion(worked: str, answer: int | str) -> str:
@@ -67,26 +58,22 @@ def generate_arith(
     instruction: str = ARITH_INSTRUCTION,
 ) -> dict[str, list[dict]]:
     """All splits at once: a pool of distinct problems, cut in a fixed order (train, validation, test)."""
-    sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
-    for lv in levels:
-        if lv not in LEVEL_MAX:
-            raise DataError(f"arith: unknown level {lv}; available: {sorted(LEVEL_MAX)}")
+    sizes, families, levels = dict(DEFAULT_SIZES if sizes is None else sizes), tuple(families), tuple(levels)
+    for what, values, known in (("family", families, FAMILIES), ("level", levels, LEVEL_MAX)):
+        if unknown := [v for v in values if v not in known]:
+            raise DataError(f"arith: unknown {what} {unknown[0]!r}; available: {', '.join(map(str, known))}")
     total = sum(sizes.values())
     rng = random.Random(f"arith-{seed}")
-    seen: set[str] = set()
-    pool = []
-    attempts = 0
-    while len(pool) < total:
-        attempts += 1
-        if attempts > 50 * total:
-            raise DataError(f"arith: cannot draw {total} distinct problems from families {families}")
-        family, level = rng.choice(list(families)), rng.choice(list(levels))
+    pool: dict[str, tuple] = {}  # question -> (question, worked, answer, family, level); the first draw of each
+    for _ in range(50 * total):
+        if len(pool) == total:
+            break
+        family, level = rng.choice(families), rng.choice(levels)
         q, worked, ans = _problem(rng, family, level)
-        if q in seen:
-            continue
-        seen.add(q)
-        pool.append((q, worked, ans, family, level))
-    splits, start = {}, 0
+        pool.setdefault(q, (q, worked, ans, family, level))
+    if len(pool) < total:
+        raise DataError(f"arith: cannot draw {total} distinct problems from families {families}")
+    items, splits, start = list(pool.values()), {}, 0
     for split, n in sizes.items():
         splits[split] = [
             make_record(
@@ -94,34 +81,23 @@ def generate_arith(
                 question=q,
                 answer=str(ans),
                 source="arith",
-                meta={
-                    "family": family,
-                    "level": level,
-                    "solution": f"{worked}\n#### {ans}",
-                },
+                family=family,
+                level=level,
+                solution=f"{worked}\n#### {ans}",
                 instruction=instruction,
             )
-            for j, (q, worked, ans, family, level) in enumerate(pool[start : start + n])
+            for j, (q, worked, ans, family, level) in enumerate(items[start : start + n])
         ]
         start += n
     return splits
 
 
 @register("arith")
-def load_arith(
-    split: str,
-    path=None,
-    seed: int = 0,
-    sizes=None,
-    families=FAMILIES,
-    levels=(1, 2, 3),
-    instruction: str = ARITH_INSTRUCTION,
-):
+def load_arith(split: str, path=None, **kwargs):
+    """One split of `generate_arith(**kwargs)`: seed, sizes, families, levels, instruction."""
     if path is not None:
         raise DataError("arith is generated in code; it takes no path (use seed and sizes)")
-    splits = generate_arith(
-        seed=seed, sizes=sizes, families=tuple(families), levels=tuple(levels), instruction=instruction
-    )
+    splits = generate_arith(**kwargs)
     if split not in splits:
         raise DataError(f"arith: unknown split {split!r}; available: {', '.join(splits)}")
     return splits[split]

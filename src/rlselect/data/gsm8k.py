@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-from rlselect.data.io import field, read_rows
+from rlselect.data.io import convert_rows, field, read_rows
 from rlselect.data.registry import register
-from rlselect.data.schema import DataError, make_record, normalise_answer_field
+from rlselect.data.schema import DataError, make_record
 
 
 def parse_gsm8k_answer(solution: str) -> str | None:
     """'... #### 1,234' -> '1234' (thousands separators dropped); None when there is no marker."""
-    if "####" not in solution:
-        return None
-    final = solution.rsplit("####", 1)[1].strip().replace(",", "")
-    return final or None
+    _, marker, final = solution.rpartition("####")
+    return (marker and final.strip().replace(",", "")) or None
 
 
 @register("gsm8k")
 def load_gsm8k(split: str, path=None, **kw) -> list[dict]:
-    rows, origin = read_rows(path, split, "openai/gsm8k", "main")
-    records = []
-    for i, row in enumerate(rows):
-        solution = field(row, "answer", origin, i)
-        final = parse_gsm8k_answer(str(solution))
-        if final is None:
-            raise DataError(f"{origin}, row {i} (id 'gsm8k-{split}-{i}'): answer has no '#### <final answer>' line")
-        records.append(
-            make_record(
-                id=f"gsm8k-{split}-{i}",
-                question=field(row, "question", origin, i),
-                answer=normalise_answer_field(final),
-                source="gsm8k",
-                meta={"family": "gsm8k", "solution": str(solution)},
-                **kw,
-            )
+    def convert(row: dict, i: int) -> dict:
+        solution = str(field(row, "answer"))
+        if (final := parse_gsm8k_answer(solution)) is None:
+            raise DataError("answer has no '#### <final answer>' line")
+        question = field(row, "question")
+        return make_record(
+            id=f"gsm8k-{split}-{i}",
+            question=question,
+            answer=final,
+            source="gsm8k",
+            family="gsm8k",
+            solution=solution,
+            **kw,
         )
-    return records
+
+    return convert_rows(*read_rows(path, split, "openai/gsm8k", "main"), convert)

@@ -1,30 +1,43 @@
-"""Reading raw rows from a local file or the dataset hub, with errors that name the file and line."""
+"""Reading raw rows from a local file or the dataset hub, and turning them into records with errors
+that name the file, line or row, and the row's id."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rlselect.data.schema import DataError
+from rlselect.data.schema import DataError, validate_records
 
 
 def resolve_local_file(path: str | Path, split: str) -> Path:
     """`path` is a .jsonl/.json/.parquet file, or a folder holding `<split>.jsonl`."""
     p = Path(path).expanduser()
     if p.is_dir():
-        for ext in (".jsonl", ".json", ".parquet"):
-            candidate = p / f"{split}{ext}"
-            if candidate.exists():
-                return candidate
+        if found := [p / f"{split}{ext}" for ext in (".jsonl", ".json", ".parquet") if (p / f"{split}{ext}").exists()]:
+            return found[0]
         raise DataError(f"{p}: no {split}.jsonl, {split}.json or {split}.parquet in this folder")
     if not p.exists():
         raise DataError(f"{p}: no such file")
     return p
 
 
-def read_local_rows(path: str | Path, split: str) -> tuple[list[dict[str, Any]], str]:
-    """Rows of a local file, plus a label naming it for error messages."""
+def read_rows(path: str | Path | None, split: str, hub_id: str, config: str | None = None) -> tuple[list[dict], str]:
+    """Rows of the local file or folder `path`, else of the hub dataset, plus a label naming them for
+    error messages; offline machines get a message saying how to pass a local file."""
+    if not path:
+        import datasets
+
+        label = f"hub dataset {hub_id}" + (f" ({config})" if config else "") + f" split {split}"
+        try:
+            return datasets.load_dataset(hub_id, config, split=split).to_list(), label
+        except Exception as exc:  # network, auth, missing split: all mean "give me a local path"
+            raise DataError(
+                f"{label}: could not be loaded ({type(exc).__name__}: {str(exc)[:200]}). "
+                "Offline? Pass a local file: rlselect.data.load(name, split, path=...) "
+                "or data.path=... on the command line."
+            ) from exc
     f = resolve_local_file(path, split)
     try:
         if f.suffix == ".parquet":
@@ -36,48 +49,40 @@ def read_local_rows(path: str | Path, split: str) -> tuple[list[dict[str, Any]],
         raise DataError(f"{f}: cannot read ({exc})") from exc
     if f.suffix == ".json" and text.lstrip().startswith("["):
         try:
-            rows = json.loads(text)
+            return json.loads(text), str(f)
         except json.JSONDecodeError as exc:
             raise DataError(f"{f}: invalid JSON ({exc})") from exc
-        return rows, str(f)
     rows = []
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            rows.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise DataError(f"{f}, line {line_number}: invalid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
+        if not isinstance(rows[-1], dict):
             raise DataError(f"{f}, line {line_number}: expected a JSON object")
-        rows.append(row)
     return rows, str(f)
 
 
-def read_hub_rows(hub_id: str, split: str, config: str | None = None) -> tuple[list[dict], str]:
-    """Rows from the dataset hub; offline machines get a message saying how to pass a local file."""
-    import datasets
-
-    label = f"hub dataset {hub_id}" + (f" ({config})" if config else "") + f" split {split}"
-    try:
-        ds = datasets.load_dataset(hub_id, config, split=split)
-    except Exception as exc:  # network, auth, missing split: all mean "give me a local path"
-        raise DataError(
-            f"{label}: could not be loaded ({type(exc).__name__}: {str(exc)[:200]}). "
-            "Offline? Pass a local file: rlselect.data.load(name, split, path=...) "
-            "or data.path=... on the command line."
-        ) from exc
-    return [dict(r) for r in ds], label
-
-
-def read_rows(path: str | Path | None, split: str, hub_id: str, config: str | None = None):
-    return read_local_rows(path, split) if path else read_hub_rows(hub_id, split, config)
-
-
-def field(row: dict, key: str, origin: str, index: int, *alternatives: str) -> Any:
-    """row[key] (or the first alternative present); a missing key is an error naming file and row."""
+def field(row: dict, key: str, *alternatives: str) -> Any:
+    """row[key] (or the first alternative present and not null); else a DataError."""
     for k in (key, *alternatives):
-        if k in row and row[k] is not None:
+        if row.get(k) is not None:
             return row[k]
-    rid = row.get("id", row.get("unique_id", index))
-    raise DataError(f"{origin}, row {index} (id {rid!r}): missing field {key!r}")
+    raise DataError(f"missing field {key!r}")
+
+
+def convert_rows(rows: list[dict], origin: str, convert: Callable[[dict, int], dict | None]) -> list[dict]:
+    """Validated records `convert(row, index)` (None: skip the row). A DataError raised for a row is
+    re-raised naming `origin` (the file or hub split), the row and the row's own id."""
+    records = []
+    for i, row in enumerate(rows):
+        try:
+            record = convert(row, i)
+        except DataError as exc:
+            rid = row.get("id", row.get("unique_id"))
+            raise DataError(f"{origin}, row {i}" + (f" (id {rid!r})" if rid is not None else "") + f": {exc}") from exc
+        if record is not None:
+            records.append(record)
+    return validate_records(records, origin)

@@ -19,7 +19,6 @@ from rlselect.data.schema import DataError
 
 @register("mixture")
 def load_mixture(split: str, path=None, components=()) -> list[dict]:
-
     if path is not None:
         raise DataError("mixture: give each component its own path (data.kwargs.components[i].path)")
     if not components:

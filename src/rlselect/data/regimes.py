@@ -73,16 +73,12 @@ def low_utility(records: list[dict], fraction: float, seed: int) -> list[dict]:
     kind = {i: ("mislabeled" if k % 2 == 0 else "unanswerable") for k, i in enumerate(chosen)}
     out = []
     for i, r in enumerate(records):
-        if i not in kind:
-            out.append(r)
-            continue
-        if kind[i] == "unanswerable" and _NUMBER.search(r["question"]):
+        if kind.get(i) == "unanswerable" and _NUMBER.search(r["question"]):
             r = _with_question(r, _NUMBER.sub("some", r["question"]))
-            label = "unanswerable"
-        else:  # questions without numbers get a wrong label instead
-            r = {**r, "answer": _wrong_answer(r["answer"], rng)}
-            label = "mislabeled"
-        out.append({**r, "meta": {**r["meta"], "low_utility": label}})
+            r = {**r, "meta": {**r["meta"], "low_utility": "unanswerable"}}
+        elif i in kind:  # questions without numbers get a wrong label instead
+            r = {**r, "answer": _wrong_answer(r["answer"], rng), "meta": {**r["meta"], "low_utility": "mislabeled"}}
+        out.append(r)
     return out
 
 

@@ -32,49 +32,36 @@ def make_prompt(question: str, instruction: str = INSTRUCTION) -> list[dict[str,
 
 
 def make_record(
-    *,
-    id: str,
-    question: str,
-    answer: str,
-    source: str,
-    meta: dict[str, Any] | None = None,
-    instruction: str = INSTRUCTION,
+    *, id: str, question: str, answer: Any, source: str, instruction: str = INSTRUCTION, **meta: Any
 ) -> dict[str, Any]:
-    full_meta = dict(META_DEFAULTS)
-    if meta:
-        unknown = set(meta) - set(META_DEFAULTS)
-        if unknown:
-            raise DataError(f"record {id!r} from {source}: unknown meta keys {sorted(unknown)}")
-        full_meta.update(meta)
+    """One record: `answer` goes through `normalise_answer_field`, `meta` keywords over META_DEFAULTS."""
+    if unknown := sorted(set(meta) - set(META_DEFAULTS)):
+        raise DataError(f"record {id!r} from {source}: unknown meta keys {unknown}")
     return {
         "id": str(id),
         "question": question,
-        "answer": answer,
+        "answer": normalise_answer_field(answer),
         "prompt": make_prompt(question, instruction),
         "source": source,
-        "meta": full_meta,
+        "meta": {**META_DEFAULTS, **meta},
     }
 
 
 def normalise_answer_field(value: Any) -> str:
     """Gold answers arrive as str, int or float ("27.0" in AMC23); store a clean string."""
-    if isinstance(value, bool):
-        raise TypeError("boolean answer")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise DataError(f"unusable answer {value!r} (of type {type(value).__name__})")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        # "27.0" -> "27" so that exact string comparisons and boxed renderings stay clean.
-        try:
-            as_float = float(text)
-        except ValueError:
-            return text
-        if as_float.is_integer() and "." in text and text.replace(".", "", 1).lstrip("-").isdigit():
-            return str(int(as_float))
+    text = str(value).strip()
+    # "27.0" -> "27" so that exact string comparisons and boxed renderings stay clean.
+    try:
+        as_float = float(text)
+    except ValueError:
         return text
-    raise TypeError(f"answer of type {type(value).__name__}")
+    if as_float.is_integer() and "." in text and text.replace(".", "", 1).lstrip("-").isdigit():
+        return str(int(as_float))
+    return text
 
 
 def validate_records(records: Iterable[dict[str, Any]], origin: str) -> list[dict[str, Any]]:
@@ -82,23 +69,19 @@ def validate_records(records: Iterable[dict[str, Any]], origin: str) -> list[dic
 
     `origin` names the file or generator so that the error says where the bad row is.
     """
-    out = []
-    seen: dict[str, int] = {}
+    records, seen = list(records), {}
     for row_number, rec in enumerate(records):
-        rid = rec.get("id")
+        rid, q, a = rec.get("id"), rec.get("question"), rec.get("answer")
         where = f"{origin}, row {row_number} (id {rid!r})"
         if rid is None or str(rid) == "":
             raise DataError(f"{where}: missing id")
-        q = rec.get("question")
         if not isinstance(q, str) or not q.strip():
             raise DataError(f"{where}: empty or missing question")
-        a = rec.get("answer")
         if not isinstance(a, str) or not a.strip():
             raise DataError(f"{where}: empty or missing answer")
         if rid in seen:
             raise DataError(f"{where}: duplicate id, first seen at row {seen[rid]}")
         seen[rid] = row_number
-        out.append(rec)
-    if not out:
+    if not records:
         raise DataError(f"{origin}: no rows")
-    return out
+    return records

@@ -10,9 +10,9 @@ report the flagged share of each selection.
 
 from __future__ import annotations
 
-from rlselect.data.io import field, read_rows
+from rlselect.data.io import convert_rows, field, read_rows
 from rlselect.data.registry import register
-from rlselect.data.schema import DataError, make_record, normalise_answer_field
+from rlselect.data.schema import DataError, make_record
 
 HUB_ID = "TIGER-Lab/WebInstruct-verified"
 
@@ -21,31 +21,19 @@ HUB_ID = "TIGER-Lab/WebInstruct-verified"
 def load_webinstruct(
     split: str, path=None, hub_id: str = HUB_ID, limit: int | None = None, low_utility_field: str | None = None, **kw
 ) -> list[dict]:
-    rows, origin = read_rows(path, split, hub_id)
-    if limit is not None:
-        rows = rows[: int(limit)]
-    records = []
-    for i, row in enumerate(rows):
-        question = field(row, "question", origin, i, "problem")
-        answer = field(row, "answer", origin, i, "final_answer")
-        try:
-            answer = normalise_answer_field(answer)
-        except TypeError as exc:
-            raise DataError(f"{origin}, row {i} (id {row.get('id', i)!r}): answer {answer!r} ({exc})") from exc
+    def convert(row: dict, i: int) -> dict:
+        question, answer = str(field(row, "question", "problem")), field(row, "answer", "final_answer")
         if low_utility_field is not None and low_utility_field not in row:
-            raise DataError(f"{origin}, row {i}: missing field {low_utility_field!r} (data.kwargs.low_utility_field)")
-        flagged = bool(row.get(low_utility_field)) if low_utility_field else False
-        records.append(
-            make_record(
-                id=f"webinstruct-{row.get('id', i)}",
-                question=str(question),
-                answer=answer,
-                source="webinstruct",
-                meta={
-                    "family": str(row.get("category") or "webinstruct").lower(),
-                    "low_utility": "flagged" if flagged else "",
-                },
-                **kw,
-            )
+            raise DataError(f"missing field {low_utility_field!r} (data.kwargs.low_utility_field)")
+        return make_record(
+            id=f"webinstruct-{row.get('id', i)}",
+            question=question,
+            answer=answer,
+            source="webinstruct",
+            family=str(row.get("category") or "webinstruct").lower(),
+            low_utility="flagged" if low_utility_field and row.get(low_utility_field) else "",
+            **kw,
         )
-    return records
+
+    rows, origin = read_rows(path, split, hub_id)
+    return convert_rows(rows[: None if limit is None else int(limit)], origin, convert)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from rlselect.grads.params import param_layout, select_parameters
 from rlselect.grads.per_example import PerExampleGrads
-from rlselect.grads.projection import JLProjection
+from rlselect.grads.projection import Projector
 from rlselect.grads.rollout_batch import Group, build_groups
 
 
@@ -56,7 +56,7 @@ class _ProjSink:
     so one pass for many prompts beats one pass per backward batch; memory stays bounded by the
     buffer, independent of P x d. buffer_bytes=0 projects each batch at once."""
 
-    def __init__(self, n: int, projection: JLProjection, buffer_bytes: int = 0):
+    def __init__(self, n: int, projection: Projector, buffer_bytes: int = 0):
         self.proj, self.buffer_bytes = projection, int(buffer_bytes)
         self._out = torch.zeros(n, projection.dim)
         self._pending: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
@@ -199,7 +199,7 @@ def policy_gradients(
     *,
     params="all",
     token_agg="seq_mean",
-    projection: JLProjection | None = None,
+    projection: Projector | None = None,
     batch_size: int = 16,
     append_eos: bool = False,
     projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
@@ -226,7 +226,7 @@ def validation_gradient(
     *,
     params="all",
     token_agg="seq_mean",
-    projection: JLProjection | None = None,
+    projection: Projector | None = None,
     batch_size: int = 16,
     append_eos: bool = False,
     projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
@@ -250,7 +250,7 @@ def policy_gradients_loop(
     *,
     params="all",
     token_agg="seq_mean",
-    projection: JLProjection | None = None,
+    projection: Projector | None = None,
     batch_size: int = 16,
     append_eos: bool = False,
 ) -> torch.Tensor:

@@ -16,11 +16,24 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 import torch
 
 KINDS = {"rademacher": 1, "gaussian": 2}
+
+
+class Projector(Protocol):
+    """What `policy_gradients(..., projection=...)` needs: phi = R^T g, parameter by parameter."""
+
+    dim: int
+
+    def config(self) -> dict: ...
+
+    def project_flat(self, name: str, g: torch.Tensor) -> torch.Tensor: ...
+
+    def project_named(self, named: Mapping[str, torch.Tensor], batched: bool = False) -> torch.Tensor: ...
 
 
 class JLProjection:
@@ -125,3 +138,56 @@ class JLProjection:
             out += self.project_flat(name, f2[:, off : off + numel])
             off += numel
         return out[0] if single else out
+
+
+class CountSketch:
+    """Sparse JL (CountSketch): phi[h(p)] += s(p) g[p] with a seeded hash h into `dim` buckets and
+    signs s = +-1, drawn block by block on the gradient's own device from (seed, parameter name,
+    block). O(P) work and O(block) extra memory per gradient, never P x d; E<phi_a, phi_b> =
+    <g_a, g_b> (each pair of coordinates collides with probability 1/d, with a random sign)."""
+
+    def __init__(self, dim: int, seed: int = 0, block_elems: int = 1 << 24):
+        if dim <= 0 or seed < 0:
+            raise ValueError("dim must be > 0 and seed >= 0")
+        self.dim, self.seed, self.block_elems = int(dim), int(seed), int(block_elems)
+        self.kind = "countsketch"
+
+    def config(self) -> dict:
+        return {"dim": self.dim, "seed": self.seed, "kind": self.kind, "block_elems": self.block_elems}
+
+    def __repr__(self) -> str:
+        return f"CountSketch(dim={self.dim}, seed={self.seed})"
+
+    def _hash(self, name: str, k: int, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        gen = torch.Generator(device=device)
+        gen.manual_seed(int(np.random.SeedSequence((self.seed, zlib.crc32(name.encode()), k)).generate_state(1)[0]))
+        bucket = torch.randint(0, self.dim, (n,), generator=gen, device=device)
+        sign = torch.randint(0, 2, (n,), generator=gen, device=device, dtype=torch.int8).float().mul_(2).sub_(1)
+        return bucket, sign
+
+    def project_flat(self, name: str, g: torch.Tensor) -> torch.Tensor:
+        """[numel] or [n, numel] -> [d] or [n, d], float32 on g's device."""
+        single = g.dim() == 1
+        g2 = (g.unsqueeze(0) if single else g).float()
+        out = torch.zeros(g2.shape[0], self.dim, device=g2.device)
+        for k, s in enumerate(range(0, g2.shape[1], self.block_elems)):
+            gb = g2[:, s : s + self.block_elems]
+            bucket, sign = self._hash(name, k, gb.shape[1], g2.device)
+            out.index_add_(1, bucket, gb * sign)
+        return out[0] if single else out
+
+    project_named = JLProjection.project_named
+    project_concat = JLProjection.project_concat
+
+
+PROJECTORS = {"rademacher": JLProjection, "gaussian": JLProjection, "countsketch": CountSketch}
+
+
+def make_projector(kind: str, dim: int, seed: int = 0):
+    """A projector `policy_gradients(..., projection=...)` accepts: 'countsketch' (sparse, O(P),
+    the default at scale) or the dense streamed JL reference 'rademacher' / 'gaussian'."""
+    if kind not in PROJECTORS:
+        raise ValueError(f"projection kind must be one of {sorted(PROJECTORS)}, got {kind!r}")
+    if kind == "countsketch":
+        return CountSketch(dim, seed)
+    return JLProjection(dim, seed, kind=kind)

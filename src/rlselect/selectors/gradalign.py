@@ -47,7 +47,9 @@ from rlselect.selectors.base import SelectionInputs, rank_by, register_selector 
 @register_selector("gradalign", needs=("rollouts", "features", "val_features"))
 def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: str = "cosine"):
     """Top cos(g_i, g_V) (or <g_i, g_V/||g_V||>): gradients aligned with the trusted validation set."""
-    scores = gradalign_scores(inputs.features, inputs.val_features, mode=mode)
+    scores = inputs.extra.get("scores")  # features.mode=streaming: exact scores computed in the stage
+    if scores is None:
+        scores = gradalign_scores(inputs.features, inputs.val_features, mode=mode)
     return rank_by(inputs.ids, scores.tolist(), seed)
 
 

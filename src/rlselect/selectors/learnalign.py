@@ -83,7 +83,9 @@ def select_learnalign(
     inputs: SelectionInputs, budget: int, seed: int, use_variance: bool = True, normalize: bool = True
 ):
     """Top <z_i, mean_j z_j>, z_i = p_i(1-p_i) g_i/||g_i|| (learnable and representative)."""
-    scores = learnalign_scores(inputs.features, inputs.stat("p"), use_variance=use_variance, normalize=normalize)
+    scores = inputs.extra.get("scores")  # features.mode=streaming: exact scores computed in the stage
+    if scores is None:
+        scores = learnalign_scores(inputs.features, inputs.stat("p"), use_variance=use_variance, normalize=normalize)
     return rank_by(inputs.ids, scores.tolist(), seed)
 
 

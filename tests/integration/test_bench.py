@@ -17,10 +17,10 @@ MEMORY = {"peak_rss_mb", "rss_delta_mb"}
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory, shared_cache_dir):
-    from rlselect.bench import run_all
+    from rlselect.bench import SIZES, run_all
 
     out = tmp_path_factory.mktemp("bench")
-    return out, run_all(out, quick=True, threads=1, source_cache=shared_cache_dir)
+    return out, run_all(out, SIZES["quick"], threads=1, source_cache=shared_cache_dir)
 
 
 def _load(out, name):

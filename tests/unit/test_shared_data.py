@@ -17,7 +17,7 @@ from rlselect.data.gsm8k import parse_gsm8k_answer
 from rlselect.rewards import answers_match, math_reward
 from rlselect.rewards.extract import normalise, parse_number
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 FILES = [  # (dataset name, split, file under SHARED, expected row count)
     ("gsm8k", "train", "gsm8k/train.jsonl", 7473),

@@ -12,7 +12,7 @@ import pytest
 from rlselect.data import LOADERS, DataError, load, load_records
 from rlselect.data.arith import FAMILIES, LEVEL_MAX, boxed_completion
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 GOOD_GSM8K = {"question": "Ann has 3 pens and gets 4 more. How many pens?", "answer": "3+4=7\n#### 7"}
 GOOD_MATH = {"problem": "What is $1+1$?", "answer": "2", "unique_id": "test/algebra/1.json", "level": 1}

@@ -109,3 +109,26 @@ def test_webinstruct_bad_rows_are_named(tmp_path):
         load_records("webinstruct", "train", path=f)
     with pytest.raises(DataError, match="missing field 'flag'"):
         load_records("webinstruct", "train", path=f, low_utility_field="flag")
+
+
+def test_dapo_original_format_keeps_the_first_copy_and_names_bad_rows(tmp_path):
+    head, tail = (
+        "Solve. The last line is 'Answer: $Answer' where $Answer is the answer to the problem.",
+        ('Remember to put your answer on its own line after "Answer:".'),
+    )
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": f"{head}\n\nWhat is {i % 3} + 1?\n\n{tail}"}],
+            "reward_model": {"ground_truth": str(i % 3 + 1)},
+            "extra_info": {"index": i % 3},
+        }
+        for i in range(7)
+    ]
+    recs = load_records("dapo_math_17k", "train", path=_write_jsonl(tmp_path / "dapo.jsonl", rows))
+    assert [r["id"] for r in recs] == ["dapo-0", "dapo-1", "dapo-2"]
+    assert recs[1]["question"] == "What is 1 + 1?" and recs[1]["answer"] == "2"
+    bad = _write_jsonl(
+        tmp_path / "bad.jsonl", [{"prompt": "Q", "solution": "1", "id": 0}, {"prompt": "Q", "solution": [1], "id": 1}]
+    )
+    with pytest.raises(DataError, match=r"bad.jsonl, row 1 \(id 1\): unusable answer \[1\]"):
+        load_records("dapo_math_17k", "train", path=bad)

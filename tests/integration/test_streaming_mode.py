@@ -1,0 +1,41 @@
+"""features.mode=streaming selects what exact stored features select, without storing them."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlselect.pipeline import static_selection
+from tiny_config import compose_tiny
+
+
+@pytest.mark.parametrize("selector", ["gradalign", "learnalign"])
+def test_streaming_mode_selects_like_exact_features(tmp_path, shared_cache_dir, selector):
+    extra = ["selector.warmup.size=8", "selector.warmup.steps=1"] if selector == "learnalign" else []
+    runs = {}
+    for mode in ("exact", "streaming"):
+        cfg = compose_tiny(
+            shared_cache_dir,
+            tmp_path,
+            f"selector={selector}",
+            "features.projection.dim=null",
+            f"features.mode={mode}",
+            *extra,
+        )
+        runs[mode] = static_selection(cfg)[0]
+    assert runs["streaming"] == runs["exact"]
+
+
+def test_streaming_mode_refuses_selectors_that_need_stored_features(tmp_path, shared_cache_dir):
+    cfg = compose_tiny(
+        shared_cache_dir, tmp_path, "selector=grad_norm", "features.projection.dim=null", "features.mode=streaming"
+    )
+    with pytest.raises(ValueError, match="features.mode=streaming scores gradalign, learnalign only"):
+        static_selection(cfg)
+
+
+def test_mode_and_projection_dim_must_agree(tmp_path, shared_cache_dir):
+    cfg = compose_tiny(
+        shared_cache_dir, tmp_path, "selector=gradalign", "features.mode=projected", "features.projection.dim=null"
+    )
+    with pytest.raises(ValueError, match="projected needs a dim"):
+        static_selection(cfg)

@@ -1,0 +1,223 @@
+"""Every config composes: each option of each group, every experiment preset, the Slurm launchers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from rlselect.cli import CONF_DIR
+
+GROUPS = ["model", "data", "selector", "schedule", "rollouts", "features", "trainer", "eval", "logger"]
+OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((Path(CONF_DIR) / g).glob("*.yaml"))]
+EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
+
+
+def _compose(*overrides: str, hydra_cfg: bool = False):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra_cfg)
+
+
+@pytest.mark.parametrize("group, option", OPTIONS)
+def test_every_group_option_composes(group, option):
+    cfg = _compose(f"{group}={option}")
+    assert cfg[group] is not None
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_preset_composes_with_its_sweep(name):
+    cfg = _compose(f"experiment={name}", hydra_cfg=True)
+    assert cfg.study == name
+    from rlselect.plan import sweep_runs
+
+    runs = sweep_runs(cfg)
+    assert runs and all("selector" in r for r in runs)
+    for run in runs[:3]:  # each run of the sweep composes too
+        _compose(f"experiment={name}", *(f"{k}={v}" for k, v in run.items()))
+
+
+@pytest.mark.parametrize("launcher", ["submitit_slurm", "slurm"])
+def test_slurm_launcher_composes(launcher):
+    cfg = _compose(f"hydra/launcher={launcher}", "experiment=reproduce_gsm8k", hydra_cfg=True)
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher")
+
+
+def test_expected_presets_exist():
+    for name in [
+        "demo",
+        "demo_noisy",
+        "demo_budget",
+        "reproduce_gsm8k",
+        "reproduce_dapo",
+        "gradalign_noisy",
+        "gradalign_imbalance",
+        "gradalign_low_utility",
+        "demo_imbalance",
+        "demo_low_utility",
+    ]:
+        assert name in EXPERIMENTS
+
+
+def test_reproduce_plan_lists_every_run_and_the_paper_setting():
+    from rlselect.plan import describe
+
+    text = describe(["experiment=reproduce_gsm8k"])
+    assert "60 runs" in text and "Qwen/Qwen2.5-1.5B-Instruct" in text
+    for budget in (100, 500, 1000, 2000):
+        assert f"budget={budget}" in text
+    assert "lr 1e-06" in text and "beta 0.04" in text
+
+
+def test_gpu_check_explains_and_fails_without_cuda(capsys):
+    import torch
+
+    from rlselect.plan import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["--check-gpu", "experiment=reproduce_gsm8k"]) != 0
+    err = capsys.readouterr().err
+    assert "No CUDA GPU" in err and "make demo" in err
+
+
+# --- fidelity of the paper presets (tables in experiments/gradalign_regimes.md,
+# experiments/learnalign_gsm8k_budget.md, experiments/learnalign_dapo.md) ---
+
+GRADALIGN_PRESETS = ["gradalign_noisy", "gradalign_imbalance", "gradalign_low_utility"]
+GRADALIGN_SWEEP = {
+    "plain_grpo",
+    "random",
+    "accuracy_band",
+    "acc_greedy",
+    "gradalign",
+    "gradalign_dot",
+    "gradalign_align",
+}
+
+
+def _prompts_per_step(args) -> float:
+    return args.per_device_train_batch_size * args.gradient_accumulation_steps / args.num_generations
+
+
+def _grpo_config(args):
+    """trl.GRPOConfig built from trainer.args as train_grpo builds it (CPU, no vLLM)."""
+    from omegaconf import OmegaConf
+    from trl import GRPOConfig
+
+    kwargs = OmegaConf.to_container(args, resolve=True)
+    kwargs.update(output_dir="unused", max_steps=1, bf16=False, use_cpu=True, use_vllm=False)
+    return GRPOConfig(**kwargs)
+
+
+@pytest.mark.parametrize("name", GRADALIGN_PRESETS)
+def test_gradalign_presets_use_gradaligns_code_values(name):
+    cfg = _compose(f"experiment={name}")
+    s = cfg.schedule
+    # README.md:134-141 of github.com/StigLidu/GradAlign
+    assert (s.name, s.chunk_size, s.steps_per_round, s.rounds, s.k_r, s.k_v) == ("rounds", 5120, 10, 100, 128, 16)
+    assert int(s.keep_fraction * s.chunk_size) == 5120 // 20
+    # scoring sampler: dynamic_selection.py:182, inference_ray_batch.py:172, README.md:143
+    r = cfg.rollouts
+    assert (r.temperature, r.top_p, r.max_new_tokens, r.backend) == (0.7, 0.95, 3072, "vllm")
+    assert cfg.model.name == "Qwen/Qwen2.5-Math-1.5B-Instruct"
+    # full parameters, no LoRA, no projection, token mean (grpo_grad_analyze_parallel.py, grpo_loss.py)
+    f = cfg.features
+    assert (f.params, f.projection.dim, f.token_agg) == ("all", None, "token_mean")
+    a = cfg.trainer.args
+    assert (a.learning_rate, a.lr_scheduler_type, a.weight_decay, a.max_grad_norm) == (1e-6, "constant", 0.01, 1.0)
+    assert (a.beta, a.epsilon, a.epsilon_high, a.delta) == (0.001, 0.2, 0.3, 3.0)
+    assert (a.num_generations, a.temperature, a.top_p, a.max_completion_length) == (32, 1.0, 1.0, 3072)
+    assert (a.loss_type, a.scale_rewards) == ("dapo", "group")
+    assert _prompts_per_step(a) == 128
+    assert a.vllm_importance_sampling_correction is False
+    assert cfg.trainer.max_steps == s.steps_per_round * s.rounds  # the plain-GRPO run's length
+    assert cfg.eval.max_gen_toks == a.max_completion_length
+
+
+@pytest.mark.parametrize("name", GRADALIGN_PRESETS)
+def test_gradalign_sweeps_hold_plain_grpo_dot_and_align_runs(name):
+    from rlselect.plan import sweep_runs
+
+    cfg = _compose(f"experiment={name}", hydra_cfg=True)
+    selectors = {r["selector"] for r in sweep_runs(cfg)}
+    assert selectors == GRADALIGN_SWEEP
+    runs, dirs = {}, set()
+    for sel in selectors:
+        run = _compose(f"experiment={name}", f"selector={sel}", "seed=0", hydra_cfg=True)
+        runs[sel] = (run.selector.name, dict(run.selector.params), run.schedule.name, run.variant)
+        dirs.add(run.hydra.sweep.subdir)
+    assert runs["plain_grpo"] == ("full", {}, "static", "")
+    assert runs["random"][2:] == ("rounds", "")
+    assert runs["gradalign"] == ("gradalign", {"mode": "cosine"}, "rounds", "")
+    assert runs["gradalign_dot"] == ("gradalign", {"mode": "dot"}, "rounds", "dot")
+    assert runs["gradalign_align"][0::2] == ("gradalign_align", "rounds")
+    assert len(dirs) == len(selectors)  # no two sweep entries share a run folder
+
+
+def test_gradalign_trainer_args_build_one_update_per_128_prompt_step():
+    """The rounds schedule plans one optimizer step per generation batch (the named departure from
+    GradAlign's 4 PPO mini-batches): the generation batch must be exactly one step of 128 prompts."""
+    cfg = _compose("experiment=gradalign_noisy")
+    grpo = _grpo_config(cfg.trainer.args)
+    assert grpo.steps_per_generation == grpo.gradient_accumulation_steps
+    assert grpo.generation_batch_size == 128 * grpo.num_generations
+    assert grpo.vllm_importance_sampling_correction is False and grpo.weight_decay == 0.01
+
+
+def test_reproduce_gsm8k_matches_learnalign_paper():
+    cfg = _compose("experiment=reproduce_gsm8k", "selector=learnalign")
+    assert cfg.model.name == "Qwen/Qwen2.5-1.5B-Instruct" and cfg.data.name == "gsm8k"
+    a = cfg.trainer.args
+    assert (a.learning_rate, a.beta, a.epsilon, a.num_generations, a.temperature) == (1e-6, 0.04, 0.2, 8, 1.0)
+    assert "epsilon_high" not in a and "delta" not in a
+    assert 48 <= _prompts_per_step(a) <= 64 and cfg.trainer.budget_mode == "equal_epochs"
+    # not in the paper, our choices (experiments/learnalign_gsm8k_budget.md)
+    assert (a.top_p, a.weight_decay, a.loss_type, a.max_completion_length, cfg.trainer.epochs) == (
+        1.0,
+        0.0,
+        "grpo",
+        1024,
+        3.0,
+    )
+    assert a.vllm_importance_sampling_correction is False
+    r = cfg.rollouts
+    assert (r.G, r.temperature, r.top_p, r.max_new_tokens) == (8, 1.0, 1.0, 1024)
+    w = cfg.selector.warmup
+    assert (w.enabled, w.size, w.steps) == (True, 300, 20)
+    assert cfg.selector.params.use_variance and cfg.selector.params.normalize
+    f = cfg.features
+    assert (f.params, f.projection.dim, f.rollouts_for_grad) == ("all", 8192, "all")
+    grpo = _grpo_config(a)
+    assert grpo.vllm_importance_sampling_correction is False
+    assert grpo.generation_batch_size == 64 * 8 and grpo.steps_per_generation == grpo.gradient_accumulation_steps
+
+
+def test_reproduce_dapo_lengths_and_memory_plan():
+    cfg = _compose("experiment=reproduce_dapo", "selector=learnalign")
+    assert cfg.model.name == "Qwen/Qwen2.5-7B" and cfg.budget == 1000
+    a = cfg.trainer.args
+    assert (a.learning_rate, a.beta, a.epsilon, a.num_generations, a.temperature) == (1e-6, 0.04, 0.2, 8, 1.0)
+    assert _prompts_per_step(a) == 64 and a.per_device_train_batch_size == 8
+    assert a.max_completion_length == cfg.rollouts.max_new_tokens == 4096
+    assert (cfg.rollouts.G, cfg.rollouts.temperature) == (8, 1.0)
+    assert a.model_init_kwargs.dtype == "bfloat16"  # the reference model only
+    assert a.vllm_importance_sampling_correction is False
+    assert (cfg.selector.warmup.size, cfg.features.rollouts_for_grad) == (1000, "one_correct")
+    assert (cfg.features.params, cfg.features.projection.dim) == ("lora", 8192)
+    assert _grpo_config(a).generation_batch_size == 64 * 8
+
+
+def test_schedule_rounds_cites_gradaligns_k_values():
+    text = (Path(CONF_DIR) / "schedule" / "rounds.yaml").read_text()
+    assert "README.md:140-141" in text and "dynamic_selection.py:178-179" in text
+
+
+def test_fidelity_pages_hold_the_settings_table():
+    pages_dir = Path(CONF_DIR).parent / "experiments"
+    if not pages_dir.is_dir():
+        pytest.skip("experiments/ is not next to conf/ here")
+    pages = [p for pattern in ("gradalign*.md", "*gsm8k*.md", "*dapo*.md") for p in sorted(pages_dir.glob(pattern))]
+    assert pages
+    for page in pages:
+        assert "| setting | paper or code | preset | source |" in page.read_text(), page.name
