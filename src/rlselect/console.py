@@ -7,6 +7,8 @@ for training, and one line or bar per pipeline stage from `rlselect`'s own logge
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import sys
@@ -55,6 +57,12 @@ def configure(verbose: bool = False) -> None:
     os.environ.setdefault("WANDB_SILENT", "true")
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    # transformers' own bars (loading / writing weights), and the line its W&B integration prints
+    # on import in offline mode: imported here, once, with stdout captured.
+    with contextlib.redirect_stdout(io.StringIO()):
+        import transformers.integrations.integration_utils  # noqa: F401
+        from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
 
 
 def progress(total: int | None, desc: str, unit: str = "it"):

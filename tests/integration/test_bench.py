@@ -20,7 +20,8 @@ def bench(tmp_path_factory, shared_cache_dir):
     from rlselect.bench import SIZES, run_all
 
     out = tmp_path_factory.mktemp("bench")
-    return out, run_all(out, SIZES["quick"], threads=1, source_cache=shared_cache_dir)
+    only = ("gradients", "rollouts", "selection")  # scaling: its own test below
+    return out, run_all(out, SIZES["quick"], only, threads=1, source_cache=shared_cache_dir)
 
 
 def _load(out, name):
@@ -90,3 +91,23 @@ def test_selection_overhead_is_read_from_the_runs_cost_record(bench):
         assert set(x["memory"]) >= MEMORY
     # learnalign rolls the pool out twice (base and warm-up policy), gradalign once (plus validation).
     assert s["learnalign"]["rollouts_generated"] == 2 * 16 * 8 and s["gradalign"]["rollouts_generated"] == 16 * 8
+
+
+def test_quick_scaling_has_one_row_per_size_method_and_dim(tmp_path):
+    from rlselect.bench import SIZES, run_all
+    from rlselect.bench.scaling import QUICK_SIZES, _paths
+
+    run_all(tmp_path, SIZES["quick"], ("scaling",), threads=1)  # 2 tiny sizes, d = 64
+    sc = _load(tmp_path, "scaling")
+    methods = ["gradalign_streaming", "learnalign_streaming", "projected_countsketch", "dense_jl"]
+    expected = [(size, m, None if m.endswith("streaming") else 64) for size in QUICK_SIZES for m in methods]
+    assert [(r["size"], r["method"], r["dim"]) for r in sc["rows"]] == expected
+    for r in sc["rows"]:
+        assert set(r) >= {"params", "method", "dim", "seconds", "floor_s", "ratio_to_floor", "peak_rss_mb"}
+        assert r["seconds"] > 0 and r["peak_rss_mb"] > 0
+        assert r["ratio_to_floor"] == pytest.approx(r["seconds"] / r["floor_s"])
+    assert len({r["params"] for r in sc["rows"]}) == 2 and set(sc["slopes"]) >= {"floor", "dense_jl_64"}
+    assert "Scaling with model size" in (tmp_path / "README.md").read_text()
+    assert (tmp_path / "scaling.png").stat().st_size > 0
+    paths = {m: fn for m, _, fn in _paths(None, None, [["p"]] * 3, (64,), params=10**9)}  # P * d > DENSE_MAX
+    assert paths["dense_jl"] is None and paths["projected_countsketch"] is not None

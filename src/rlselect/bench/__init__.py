@@ -2,9 +2,10 @@
 
 gradients.py: per-prompt gradient features, batched vs per-prompt loop vs the floor of one plain
 forward+backward, with and without projection; rollouts.py: generation throughput; selection.py:
-selection overhead vs GRPO training per selector, from the pipeline's own cost record; each with
-its peak memory (core.py: timer, memory, machine, models, floor). Writes `<out>/<name>.json` and
-the summary `<out>/README.md`; `--quick` shrinks everything to seconds (tests).
+selection overhead vs GRPO training per selector, from the pipeline's own cost record; scaling.py:
+the gradient paths vs the floor on random Qwen2 models of 0.3M-55M parameters; each with its peak
+memory (core.py: timer, memory, machine, models, floor). Writes `<out>/<name>.json` and the summary
+`<out>/README.md`; `--quick` shrinks everything to seconds (tests).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from rlselect.bench import core
 from rlselect.bench.core import Setup
 from rlselect.bench.gradients import bench_gradients
 from rlselect.bench.rollouts import bench_rollouts
+from rlselect.bench.scaling import bench_scaling
 from rlselect.bench.selection import bench_selection
 from rlselect.bench.summary import summary_markdown
 from rlselect.cache import atomic_write_bytes, atomic_write_json
 
 log = logging.getLogger(__name__)
 
-BENCHMARKS = ("gradients", "rollouts", "selection")
+BENCHMARKS = ("gradients", "rollouts", "selection", "scaling")
 SIZES = {
     "tiny": Setup(),
     "quick": Setup(prompts=4, G=2, max_new_tokens=8, min_run_time=0.0, quick=True),
@@ -60,6 +62,8 @@ def run_all(out_dir, s: Setup = SIZES["tiny"], only=BENCHMARKS, threads=None, so
             log.warning("'selection' runs the tiny CPU demo only: skipped for %s on %s", s.model, s.device)
         elif "selection" in only:
             record("selection", bench_selection, s.quick, cache)
+        if "scaling" in only:
+            record("scaling", bench_scaling, s, out_dir)
     finally:
         torch.set_num_threads(before)
     if results:

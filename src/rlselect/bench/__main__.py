@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, seconds (tests, smoke checks)")
     ap.add_argument("--out", default="results/bench", help="where the JSON files and README.md go")
     ap.add_argument("--only", default=BENCHMARKS, type=lambda t: t.split(","), help="subset of " + ",".join(BENCHMARKS))
-    ap.add_argument("--device", default="cpu", help="cpu | cuda (cuda: gradients and rollouts only)")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda (cuda: gradients, rollouts, scaling)")
     ap.add_argument("--model-size", default="tiny", choices=MODEL_SIZES, help="0.5b: random Qwen2.5-0.5B shape")
     ap.add_argument("--threads", type=int, help="torch threads (default: all cores); 1 is steadier on a shared machine")
     a = ap.parse_args(argv)

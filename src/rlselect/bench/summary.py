@@ -26,6 +26,14 @@ SECTIONS = {  # title (str.format of the setup), note
         "total_s = rollouts_s (pool rollouts) + selection_s; ratio_to_train = total_s / train_s (GRPO training). "
         "Excluded from selection cost: {excluded}.",
     ),
+    "scaling": (
+        "## 4. Scaling with model size (random Qwen2 models, vocabulary {vocab_size}, {prompts} prompts x {G} "
+        "completions = {sequences} sequences, {tokens:,} tokens; {batch_size} prompts per batch; median of "
+        "blocked_autorange, >= {min_run_time} s per path after one warm-up call)",
+        "seconds: the path's median wall seconds; floor_s: one plain forward + backward over the same tokens and "
+        "batches; ratio_to_floor = seconds / floor_s; dense_jl is skipped where P x d > {dense_max:.0e}.\n\n"
+        "![ratio to the floor vs parameters](scaling.png)",
+    ),
 }
 
 
@@ -54,6 +62,15 @@ def _table(r: dict) -> str:
     return table.map(_fmt).to_markdown(stralign="right")
 
 
+def _rows(r: dict) -> str:
+    """One table row per JSON row (the scaling benchmark), then the log-log slopes."""
+    cols = ["params", "method", "dim", "seconds", "floor_s", "ratio_to_floor", "peak_rss_mb"]
+    table = pd.DataFrame(r["rows"], columns=cols).astype(object)
+    table = table.where(table.notna(), "-").map(_fmt).to_markdown(index=False, stralign="right")
+    slopes = ", ".join(f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in r["slopes"].items())
+    return f"{table}\n\nLog-log slope of seconds vs parameters between the two largest sizes: {slopes}."
+
+
 def summary_markdown(results: dict[str, dict], command: str) -> str:
     first = next(iter(results.values()))
     m = first["machine"]
@@ -67,5 +84,6 @@ def summary_markdown(results: dict[str, dict], command: str) -> str:
     ]
     for name in (n for n in SECTIONS if n in results):
         (title, note), s = SECTIONS[name], results[name]["setup"]
-        parts += [title.format(**s), _table(results[name]), note.format(**s)]
+        table = _rows(results[name]) if "rows" in results[name] else _table(results[name])
+        parts += [title.format(**s), table, note.format(**s)]
     return "\n\n".join([*parts, "## Memory", first["memory_method"]]) + "\n"

@@ -10,8 +10,13 @@ from pathlib import Path
 
 
 def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
-    """'tiny' -> the cached warm-started checkpoint (trained on first use); else the given path/id."""
+    """'tiny' -> the cached warm-started checkpoint (trained on first use); 'random' -> the cached random
+    checkpoint of model.shape (models/random_init.py); else the given path/id."""
     name = model_cfg["name"]
+    if name == "random":
+        from rlselect.models.random_init import random_model_path
+
+        return str(random_model_path(cache_dir, **{k: v for k, v in model_cfg.items() if k not in ("name", "path")}))
     if name == "tiny":
         from rlselect.models.warm_start import warm_start_tiny
 

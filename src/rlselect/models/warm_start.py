@@ -72,6 +72,9 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
     from rlselect.models.tiny import build_tiny
 
     t0 = time.time()
+    log.info(
+        "warm-starting the tiny model: %d SFT steps on arith's sft split (once; cached in %s)", cfg["max_steps"], out
+    )
     model, tok = build_tiny(seed=cfg["seed"], config=cfg["model"])
     examples = sft_examples(load_records("arith", "sft", seed=cfg["data_seed"]), tok)
     rng = random.Random(cfg["seed"])
