@@ -45,7 +45,7 @@ def test_selector_selects_in_the_static_schedule(tmp_path, compose_cfg, name):
 
     cfg = compose_cfg(f"selector={name}", *tiny_selector_overrides(name))
     ranked, summary = static_selection(cfg)
-    expected = 16 if name == "full" else 4
+    expected = 16 if cfg.selector.name == "full" else 4  # plain_grpo is `full` too
     assert len(ranked) == expected and len(set(ranked)) == expected
     assert summary["n"] == expected and 0.0 <= summary["mean_success_rate"] <= 1.0
 
