@@ -264,7 +264,7 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     for r in rows:
         se = "n/a" if r["stderr"] is None else f"{r['stderr']:.4f}"
         msg = f"{r['benchmark']} {p.name}: accuracy {r['accuracy']:.4f} +- {se} over {r['n_problems']} problems"
-        log.info(msg + (f" (limit {s.limit})" if s.limit is not None else ""))
+        log.debug(msg + (f" (limit {s.limit})" if s.limit is not None else ""))
     return rows
 
 

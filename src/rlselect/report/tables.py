@@ -120,7 +120,8 @@ def summarize(groups, value: str = "acc") -> pd.DataFrame:
 def grid(df: pd.DataFrame, cols: list[str], index="method", seed_cols: list | None = None, cost=False) -> pd.DataFrame:
     """Table body: a row per df.row (by df.rank), the seeds, a cell of df.acc per df.col in `cols`, the cost.
 
-    seeds counts the runs in the `seed_cols` cells; cost is the mean per run of selection seconds and rollouts.
+    seeds counts the runs in the `seed_cols` cells; cost is the mean per run of completions generated for selection
+    (seconds vary with the machine: they stay in runs.jsonl and results/bench, so a rerun reprints the same table).
     """
     stats = summarize(df.groupby(["row", "col"], sort=False))
     rows = list(dict.fromkeys(df.sort_values("rank", kind="stable").row))
@@ -129,8 +130,7 @@ def grid(df: pd.DataFrame, cols: list[str], index="method", seed_cols: list | No
     lo, hi = (s.map("{:.0f}".format).replace("nan", DASH) for s in (n.min(axis=1), n.max(axis=1)))
     table.insert(0, "seeds", lo.where(lo == hi, lo + "-" + hi))  # '3', or '2-3' when the cells differ
     if cost:
-        c = df.drop_duplicates("rid").groupby("row")[["cost_s", "rollouts"]].mean().reindex(rows)
-        table["selection s"] = c.cost_s.map(lambda x: f"{x:.0f}" if x >= 100 else f"{x:.1f}").replace("nan", DASH)
+        c = df.drop_duplicates("rid").groupby("row")[["rollouts"]].mean().reindex(rows)
         table["rollouts"] = c.rollouts.map("{:.0f}".format).replace("nan", DASH)
     return table.rename_axis(index).reset_index()
 
@@ -157,8 +157,8 @@ def budget_table(runs: list[dict], benchmark: str) -> tuple[str, str]:
     df["ref"] = paper_refs(df, paper.LEARNALIGN_GSM8K)
     caption = (
         f"{benchmark} test accuracy (%, {protocol(runs, benchmark)}) by method and budget N: mean ± std over seeds; "
-        "paper = the published number in the same setting; selection s and rollouts: mean per run of rollout + "
-        "selection seconds (cached stages count ~0) and completions generated"
+        "paper = the published number in the same setting; rollouts: mean per run of completions generated for "
+        "selection (cached stages count ~0)"
     )
     return render(caption, grid(df, cols, cost=True), f"budget-{benchmark}")
 
@@ -177,7 +177,7 @@ def benchmark_table(runs: list[dict]) -> tuple[str, str]:
     table = grid(df, list(heads.values()), seed_cols=list(heads.values())[: len(benches)], cost=True)
     caption = (
         "Test accuracy (%) by method and benchmark, mean ± std over seeds; avg = per-seed mean over the columns; "
-        "selection s and rollouts: mean per run of rollout + selection seconds and completions generated"
+        "rollouts: mean per run of completions generated for selection"
     )
     if table.map(lambda c: "(paper" in c).to_numpy().any():
         caption += f"; paper = {paper.LEARNALIGN_DAPO.source}"
@@ -234,10 +234,11 @@ def noisy_table(runs: list[dict], benchmark: str, share: str = "corrupted_share"
 def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str]:
     """(table, markdown): mean ± std over seeds of the accuracy (%) before and after GRPO per selector, schedule, N."""
     df = frame(runs, benchmark)
-    df = df.assign(delta=df.acc - df.base, ref=None, train_s=[r["cost"]["seconds"].get("train", 0.0) for r in df.run])
+    # GRPO steps, not seconds: the table a fresh clone prints must equal the committed one
+    df = df.assign(delta=df.acc - df.base, ref=None, steps=[r["cost"].get("train_steps") for r in df.run])
     groups = df.groupby(["budget", "selector", "schedule"])
     cells = {h: summarize(groups, v).cell for h, v in (("base", "base"), ("GRPO-trained", "acc"), ("change", "delta"))}
-    table = pd.DataFrame({"seeds": groups.seed.count(), **cells, "train s": groups.train_s.mean().map("{:.0f}".format)})
+    table = pd.DataFrame({"seeds": groups.seed.count(), **cells, "GRPO steps": groups.steps.max()})
     table = table.reset_index()[["selector", "schedule", "budget", *table.columns]]
     proto = next((r["metrics"][benchmark].get("protocol") for r in runs if benchmark in r["metrics"]), "?")
     md = table.to_markdown(index=False, disable_numparse=True)
