@@ -108,3 +108,19 @@ def append_jsonl(path: str | Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(obj, default=str) + "\n")
+
+
+def save_checkpoint(model, tokenizer, out: Path, meta: dict) -> Path:
+    """Save a model + tokenizer to `out` atomically (temp folder + rename), then `done.json`
+    with `meta`: a folder without done.json is a half-written attempt and is redone."""
+    import shutil
+
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)  # a half-written earlier attempt
+    tmp.rename(out)
+    atomic_write_json(out / "done.json", meta)
+    return out

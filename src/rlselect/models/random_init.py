@@ -4,10 +4,9 @@ sizes, over the project's character tokenizer, for benchmarks and offline GPU sm
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from rlselect.cache import atomic_write_json, stage_key
+from rlselect.cache import save_checkpoint, stage_key
 from rlselect.models.tiny import TinyConfig
 
 SIZE_KEYS = (
@@ -73,12 +72,5 @@ def random_model_path(cache_dir: str | Path, shape: str = "tiny", dtype: str = "
     if (out / "done.json").exists():
         return out
     model, tok = build_random(shape, seed, dtype, **sizes)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    shutil.rmtree(out, ignore_errors=True)  # a half-written earlier attempt
-    tmp.rename(out)
     params = sum(p.numel() for p in model.parameters())
-    atomic_write_json(out / "done.json", dict(shape=shape, sizes=sizes, dtype=dtype, seed=seed, params=params))
-    return out
+    return save_checkpoint(model, tok, out, dict(shape=shape, sizes=sizes, dtype=dtype, seed=seed, params=params))

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import random
-import shutil
 import time
 from pathlib import Path
 
 from rlselect import console
-from rlselect.cache import atomic_write_json, stage_key
+from rlselect.cache import save_checkpoint, stage_key
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +106,7 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
             log.debug("tiny SFT step %d/%d loss %.3f (%.0f s)", step, steps, loss.item(), time.time() - t0)
     bar.close()
     model.eval()
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    shutil.rmtree(out, ignore_errors=True)  # a half-written earlier attempt
-    tmp.rename(out)
-    atomic_write_json(out / "done.json", {"config": cfg, "seconds": round(time.time() - t0, 1)})
+    save_checkpoint(model, tok, out, {"config": cfg, "seconds": round(time.time() - t0, 1)})
     log.info(
         "warm-started the tiny model: %d SFT steps, final loss %.3f, %.0f s -> %s",
         steps,
