@@ -188,9 +188,20 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
         base_model_path=ctx.model_path,
         model_path=scoring_path,
     )
-    ranked = run_selector(ctx.selector, inputs, ctx.budget, int(cfg.seed), ctx.params)
+    diagnostics: dict = {}
+    ranked = run_selector(
+        ctx.selector,
+        inputs,
+        ctx.budget,
+        int(cfg.seed),
+        ctx.params,
+        diagnostics=diagnostics,
+        regime=ctx.regime,
+        target_family=ctx.target_family,
+    )
     by_id = {r["id"]: r for r in ctx.pool}
     summary = selection_summary([by_id[i] for i in ranked], ctx.stats, ctx.regime, ctx.target_family)
+    summary["diagnostics"] = diagnostics
     ctx.cost["seconds"]["selection"] = round(time.time() - t, 2)
     return ranked, summary
 

@@ -229,11 +229,63 @@ def gather_inputs(
     return inputs
 
 
-def run_selector(selector: Selector, inputs: SelectionInputs, budget: int, seed: int, params: dict) -> list[str]:
+def run_selector(
+    selector: Selector,
+    inputs: SelectionInputs,
+    budget: int,
+    seed: int,
+    params: dict,
+    *,
+    diagnostics: dict | None = None,
+    regime: str = "none",
+    target_family: str | None = None,
+) -> list[str]:
+    """The selector's first `budget` ids; `diagnostics`, when given, receives `ranking_diagnostics`."""
     ranked = selector(inputs, budget, seed, **params)
     if len(set(ranked)) != len(ranked) or not set(ranked) <= set(inputs.ids):
         raise RuntimeError(f"selector {selector.name} returned duplicate or unknown ids")
+    if diagnostics is not None:
+        diagnostics.update(ranking_diagnostics(inputs, ranked, regime, target_family))
     return ranked[:budget]
+
+
+def is_good(record: dict, regime: str, target_family: str | None) -> bool | None:
+    """Ground truth where the regime has one: clean, on-target or useful items are good."""
+    meta = record.get("meta") or {}
+    if regime == "noisy_reward":
+        return not meta.get("corrupted")
+    if regime == "imbalance" and target_family:
+        return meta.get("family") == target_family
+    if regime == "low_utility":
+        return not meta.get("low_utility")
+    return None
+
+
+def ranking_diagnostics(inputs: SelectionInputs, ranked: list[str], regime: str, target_family: str | None) -> dict:
+    """Over the candidates: the share with zero reward variance (p in {0, 1}: zero gradient), per
+    ground-truth class where the regime has one; the number of positive scores (selectors that
+    expose `extra['last_scores']`); and the AUC of the selector's ranking for good vs bad items
+    (the chance a random good item ranks above a random bad one; unranked items tie last)."""
+    p = {i: (inputs.stats.get(i) or {}).get("p") for i in inputs.ids}
+
+    def zero_share(ids: list[str]) -> float | None:
+        known = [p[i] for i in ids if p[i] is not None]
+        return sum(x in (0.0, 1.0) for x in known) / len(known) if known else None
+
+    out: dict[str, Any] = {"zero_variance_share": zero_share(inputs.ids)}
+    scores = inputs.extra.get("last_scores", inputs.extra.get("scores"))
+    if scores is not None:
+        out["positive_scores"] = int(sum(float(x) > 0 for x in scores))
+    labels = {r["id"]: is_good(r, regime, target_family) for r in inputs.records}
+    good = [i for i, g in labels.items() if g]
+    bad = [i for i, g in labels.items() if g is False]
+    if good and bad:
+        out["zero_variance_share_good"], out["zero_variance_share_bad"] = zero_share(good), zero_share(bad)
+        pos = {i: k for k, i in enumerate(ranked)}
+        rank = [pos.get(i, len(ranked)) for i in good], [pos.get(i, len(ranked)) for i in bad]
+        wins = sum((g < b) + 0.5 * (g == b) for g in rank[0] for b in rank[1])
+        out["ranking_auc"] = wins / (len(good) * len(bad))
+    return out
 
 
 def selection_summary(

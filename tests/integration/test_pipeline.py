@@ -25,6 +25,8 @@ def test_pipeline_runs_end_to_end_and_records_the_run(tmp_path, compose_cfg):
     assert 0.0 <= record["metrics"]["arith"]["accuracy"] <= 1.0
     assert record["selection"]["n"] == 4
     assert "corrupted_share" not in record["selection"]  # no ground truth without a regime
+    diag = record["selection"]["diagnostics"]
+    assert 0.0 <= diag["zero_variance_share"] <= 1.0 and "ranking_auc" not in diag
     assert record["cost"]["rollouts_generated"] == 16 * 8
     lines = (tmp_path / "results" / "t" / "runs.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["seed"] == 3

@@ -50,6 +50,7 @@ def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: str 
     scores = inputs.extra.get("scores")  # features.mode=streaming: exact scores computed in the stage
     if scores is None:
         scores = gradalign_scores(inputs.features, inputs.val_features, mode=mode)
+    inputs.extra["last_scores"] = scores  # for the run record's diagnostics (positive scores)
     return rank_by(inputs.ids, scores.tolist(), seed)
 
 

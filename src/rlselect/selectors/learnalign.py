@@ -86,6 +86,7 @@ def select_learnalign(
     scores = inputs.extra.get("scores")  # features.mode=streaming: exact scores computed in the stage
     if scores is None:
         scores = learnalign_scores(inputs.features, inputs.stat("p"), use_variance=use_variance, normalize=normalize)
+    inputs.extra["last_scores"] = scores  # for the run record's diagnostics (positive scores)
     return rank_by(inputs.ids, scores.tolist(), seed)
 
 

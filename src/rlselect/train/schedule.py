@@ -66,8 +66,12 @@ def train_rounds(
             round_seed=seed * 2003 + t,
             pool=pool,
         )
-        kept = run_selector(selector, inputs, keep, seed + t, params)
+        diagnostics: dict = {}
+        kept = run_selector(
+            selector, inputs, keep, seed + t, params, diagnostics=diagnostics, regime=regime, target_family=target
+        )
         summary = selection_summary([by_id[i] for i in kept], inputs.stats, regime, target)
+        summary.update({f"diag_{k}": v for k, v in diagnostics.items()})
         summary["chunk_mean_success_rate"] = sum(s["p"] for s in inputs.stats.values()) / len(inputs.stats)
         summary["rollouts_generated"] = sum(len(r["completions"]) for r in rows)
         return kept, summary
