@@ -117,6 +117,7 @@ class Prepared:
     budget: int
     schedule: str
     model_path: str = ""
+    load: dict[str, str] = field(default_factory=dict)  # load_model's dtype and device (model group)
     rows: list[dict] = field(default_factory=list)
     stats: dict[str, dict] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=lambda: {"seconds": {}})
@@ -151,7 +152,7 @@ def validate(cfg: DictConfig) -> Prepared:
 
 def prepare(cfg: DictConfig) -> Prepared:
     """Validate, then resolve the model and roll out the pool at it (cached, shared by a sweep)."""
-    from rlselect.models import resolve_model_path
+    from rlselect.models import load_options, resolve_model_path
     from rlselect.rollouts.stage import rollout_stage
 
     ctx = validate(cfg)
@@ -159,7 +160,8 @@ def prepare(cfg: DictConfig) -> Prepared:
     ctx.model_path = resolve_model_path(_plain(cfg.model), Path(cfg.cache_dir))
     ctx.cost["seconds"]["model"] = round(time.time() - t, 2)
     t = time.time()
-    ctx.rows = rollout_stage(ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir))
+    ctx.load = load_options(_plain(cfg.model))
+    ctx.rows = rollout_stage(ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load)
     ctx.stats = item_stats(ctx.rows)
     ctx.cost["rollouts_generated"] = sum(len(r["completions"]) for r in ctx.rows)
     ctx.cost["seconds"]["rollouts"] = round(time.time() - t, 2)
@@ -176,7 +178,7 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
     scoring_path, scoring_rows = ctx.model_path, ctx.rows
     if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
         scoring_path = warmup_stage(ctx.model_path, ctx.pool, cfg, cache_dir, "none")
-        scoring_rows = rollout_stage(scoring_path, ctx.pool, _plain(cfg.rollouts), cache_dir)
+        scoring_rows = rollout_stage(scoring_path, ctx.pool, _plain(cfg.rollouts), cache_dir, load=ctx.load)
         ctx.cost["rollouts_generated"] += sum(len(r["completions"]) for r in scoring_rows)
     inputs = gather_inputs(
         ctx.selector,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rlselect.cache import model_fingerprint, records_key, stage_key
+from rlselect.models import load_options
 from rlselect.selectors.base import SelectionInputs, Selector
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,11 @@ def grad_inputs(tokenizer, records: list[dict], rows: list[dict], rollouts_for_g
     return prompts, comps, advs
 
 
+def _max_tokens(feat_cfg: dict) -> int | None:
+    value = feat_cfg.get("max_tokens_per_batch")
+    return int(value) if value else None
+
+
 def feature_kwargs(feat_cfg: dict) -> dict[str, Any]:
     from rlselect.grads import make_projector
 
@@ -58,6 +64,7 @@ def feature_kwargs(feat_cfg: dict) -> dict[str, Any]:
         token_agg=feat_cfg.get("token_agg", "seq_mean"),
         projection=projection,
         batch_size=int(feat_cfg.get("batch_size", 8)),
+        max_tokens_per_batch=_max_tokens(feat_cfg),
     )
     if proj.get("buffer_mb") is not None:
         kwargs["projection_buffer_mb"] = float(proj["buffer_mb"])
@@ -120,6 +127,7 @@ def streaming_scores(selector: Selector, model, tokenizer, records, rows, val, v
         params=feat_cfg.get("params", "all"),
         token_agg=feat_cfg.get("token_agg", "seq_mean"),
         batch_size=int(feat_cfg.get("batch_size", 8)),
+        max_tokens_per_batch=_max_tokens(feat_cfg),
     )
     prompts, comps, advs = grad_inputs(tokenizer, records, rows, feat_cfg.get("rollouts_for_grad", "all"))
     if selector.name == "learnalign":
@@ -127,6 +135,19 @@ def streaming_scores(selector: Selector, model, tokenizer, records, rows, val, v
         return learnalign_scores_streaming(model, tokenizer, prompts, comps, advs, p, **kw, **params)
     vp, vc, va = grad_inputs(tokenizer, val, val_rows, "all")
     return gradalign_scores_streaming(model, tokenizer, prompts, comps, advs, vp, vc, va, **kw, **params)
+
+
+def with_scoring_lora(model, feat_cfg: dict, *, copy: bool):
+    """features.params=lora: the scoring model with adapters (features.lora) attached; a copy when the
+    model is the live policy of the rounds schedule, which trains on without them."""
+    import copy as copy_module
+
+    from rlselect.grads.params import attach_scoring_lora, has_lora
+
+    if has_lora(model):
+        return model
+    lora = dict(feat_cfg.get("lora") or {})
+    return attach_scoring_lora(copy_module.deepcopy(model) if copy else model, **lora)
 
 
 def item_stats(rows: list[dict]) -> dict[str, dict]:
@@ -170,10 +191,13 @@ def gather_inputs(
     needs = selector.needs
     feat_cfg = dict(cfg.get("features") or {})
     rollout_cfg = dict(cfg["rollouts"])
+    load = load_options(cfg.get("model"))
     if needs & {"features", "val_features", "hidden"} and model is None:
         from rlselect.models import load_model
 
-        model, tokenizer = load_model(_required(model_path))
+        model, tokenizer = load_model(_required(model_path), **load)
+    if feat_cfg.get("params") == "lora" and needs & {"features", "val_features"}:
+        model = with_scoring_lora(model, feat_cfg, copy=model_path is None)
     streaming = feature_mode(feat_cfg) == "streaming" and bool(needs & {"features", "val_features"})
     val_rows: list[dict] = []
     if streaming and selector.name not in STREAMING_SELECTORS:
@@ -184,7 +208,8 @@ def gather_inputs(
     if "features" in needs and not streaming:
         out_dir = None
         if round_seed is None:
-            key = stage_key("features-v3", model_fingerprint(model_path), records_key(records), rollout_cfg, feat_cfg)
+            fingerprint = model_fingerprint(model_path)
+            key = stage_key("features-v3", fingerprint, records_key(records), rollout_cfg, feat_cfg, load["dtype"])
             out_dir = Path(cache_dir) / "features" / key
         inputs.features = compute_gradient_features(model, tokenizer, records, rows, feat_cfg, out_dir)
     if "val_features" in needs:
@@ -193,7 +218,13 @@ def gather_inputs(
             from rlselect.rollouts.stage import rollout_stage
 
             val_rows = rollout_stage(
-                _required(model_path), val, {**rollout_cfg, "G": G}, cache_dir, model=model, tokenizer=tokenizer
+                _required(model_path),
+                val,
+                {**rollout_cfg, "G": G},
+                cache_dir,
+                model=model,
+                tokenizer=tokenizer,
+                load=load,
             )
         else:
             from rlselect.rollouts.generate import sample_rows
@@ -223,7 +254,7 @@ def gather_inputs(
     if "ppl" in needs:
         from rlselect.stats.perplexity import perplexity_stage
 
-        ppl = perplexity_stage(base_model_path, pool or records, cache_dir)
+        ppl = perplexity_stage(base_model_path, pool or records, cache_dir, load=load)
         for rid in stats:
             stats[rid].update(ppl[rid])
     return inputs

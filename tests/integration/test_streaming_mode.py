@@ -39,3 +39,31 @@ def test_mode_and_projection_dim_must_agree(tmp_path, shared_cache_dir):
     )
     with pytest.raises(ValueError, match="projected needs a dim"):
         static_selection(cfg)
+
+
+def test_scoring_stages_load_in_the_configured_dtype_and_attach_lora(tmp_path, shared_cache_dir, monkeypatch):
+    """model.dtype reaches every stage that loads the model itself (rollouts, features, PPL), and
+    features.params=lora scores through adapters attached to the loaded model."""
+    import rlselect.models as models
+
+    calls = []
+    real = models.load_model
+
+    def spy(path, **kw):
+        calls.append(kw)
+        return real(path, **kw)
+
+    monkeypatch.setattr(models, "load_model", spy)
+    cfg = compose_tiny(
+        shared_cache_dir,
+        tmp_path,
+        "selector=gradalign",
+        "model.dtype=bfloat16",
+        "model.device=cpu",
+        "features.params=lora",
+        "features.lora.r=4",
+        "features.max_tokens_per_batch=256",
+    )
+    ranked, summary = static_selection(cfg)
+    assert len(ranked) == 4 and summary["diagnostics"]["positive_scores"] > 0
+    assert calls and all(kw == {"dtype": "bfloat16", "device": "cpu"} for kw in calls)

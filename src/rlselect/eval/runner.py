@@ -77,7 +77,7 @@ class Settings:
     num_threads: int | None = None  # torch CPU threads while generating (1: fastest for the tiny model)
     backend: str = "auto"  # hf | vllm | auto: vllm when installed, on GPU, for a checkpoint path
     batch_size: int | str = 64
-    device: str | None = "cpu"
+    device: str | None = "cpu"  # auto: cuda when present, else cpu
     dtype: str = "auto"
     max_length: int | None = None
     model_args: dict = field(default_factory=dict)  # more keyword arguments of lm-eval's HFLM / VLLM
@@ -88,6 +88,10 @@ class Settings:
             raise ValueError(f"limit must be a positive integer or None, got {self.limit!r}")
         if self.backend not in ("auto", "hf", "vllm"):
             raise ValueError(f"backend must be auto, hf or vllm, got {self.backend!r}")
+        if self.device == "auto":
+            from rlselect.models import resolve_device
+
+            object.__setattr__(self, "device", resolve_device("auto"))
         object.__setattr__(self, "proto", parse_protocol(self.protocol, self.k, self.temperature, self.top_p))
 
 

@@ -49,7 +49,9 @@ def select_parameters(
     elif params == "lora":
         chosen = [(n, p) for n, p in trainable if any("lora_" in a for a in aliases[id(p)])]
         if not chosen:
-            raise ValueError("params='lora' but the model has no trainable LoRA weights: use add_lora()")
+            raise ValueError(
+                "params='lora' but the model has no trainable LoRA weights: use attach_scoring_lora() or add_lora()"
+            )
     else:
         pats = [params] if isinstance(params, str) else list(params)
         chosen = [(n, p) for n, p in trainable if any(_matches(pt, a) for pt in pats for a in aliases[id(p)])]
@@ -88,3 +90,27 @@ def add_lora(
         init_lora_weights=init_lora_weights,
     )
     return get_peft_model(model, cfg)
+
+
+def has_lora(model: torch.nn.Module) -> bool:
+    return any("lora_" in name for name, _ in model.named_parameters())
+
+
+def attach_scoring_lora(
+    model: torch.nn.Module,
+    r: int = 8,
+    alpha: int | None = None,
+    target_modules: Sequence[str] = DEFAULT_LORA_TARGETS,
+    init: Any = "orthogonal",
+    seed: int = 0,
+):
+    """`model` with LoRA adapters for params='lora' features (kept as is when it already has some).
+
+    init 'orthogonal' (peft): A and B both nonzero with B A = 0, so the policy being scored is
+    unchanged and both factors receive gradients; the adapters' random draw is seeded by `seed`.
+    """
+    if has_lora(model):
+        return model
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return add_lora(model, r=r, alpha=alpha, target_modules=target_modules, init_lora_weights=init)

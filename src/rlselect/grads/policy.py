@@ -165,9 +165,28 @@ def _feed(sink, rows, name: str, g: torch.Tensor) -> None:
     sink.add(rows, name, g)
 
 
-def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=False):
-    """Forward/backward the non-None groups batch_size prompts at a time, feeding the sink.
-    one_segment=True sums every prompt into output row 0 (the validation gradient)."""
+def token_batches(groups: Sequence[Group], batch_size: int, max_tokens: int | None = None) -> list[list[Group]]:
+    """Consecutive chunks of `groups` (sorted longest first) with at most `batch_size` prompts and, when
+    max_tokens is set, at most max_tokens padded tokens (rows x longest row): the longest batch, not a
+    prompt count, bounds activation memory. A prompt whose rollouts alone exceed it runs on its own."""
+    chunks: list[list[Group]] = []
+    rows = 0
+    for g in groups:
+        if chunks and len(chunks[-1]) < batch_size:
+            T = max(chunks[-1][0].max_len, g.max_len)
+            if max_tokens is None or (rows + len(g.seqs)) * T <= max_tokens:
+                chunks[-1].append(g)
+                rows += len(g.seqs)
+                continue
+        chunks.append([g])
+        rows = len(g.seqs)
+    return chunks
+
+
+def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=False, max_tokens=None):
+    """Forward/backward the non-None groups in token_batches (at most batch_size prompts, at most
+    max_tokens padded tokens each), feeding the sink. one_segment=True sums every prompt into output
+    row 0 (the validation gradient)."""
     parts = model_parts(model)
     selected = select_parameters(model, params)
     active = sorted((g for g in groups if g is not None), key=lambda g: -g.max_len)  # less padding
@@ -176,8 +195,7 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
     ctx = PerExampleGrads(model, selected, on_grad=None, skip=(parts[1],))
     try:
         with ctx, torch.enable_grad():
-            for b0 in range(0, len(active), batch_size):
-                chunk = active[b0 : b0 + batch_size]
+            for chunk in token_batches(active, batch_size, max_tokens):
                 if one_segment:
                     nseg, segs, rows = 1, [0] * len(chunk), torch.zeros(1, dtype=torch.long)
                 else:
@@ -203,18 +221,20 @@ def policy_gradients(
     batch_size: int = 16,
     append_eos: bool = False,
     projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
+    max_tokens_per_batch: int | None = None,
 ) -> torch.Tensor:
     """[n_prompts, dim] float32 CPU: row i = g_i (exact, flattened over the selected parameters
     in named_parameters() order; dim = P) or its projection Gamma^T g_i (dim = projection.dim).
 
     prompts: templated strings; completions[i] / advantages[i]: the G_i rollouts of prompt i and
     their advantages A_ij. Rows of prompts with no learning signal (all A_ij = 0) are exactly 0.
-    batch_size prompts share one forward and one backward (per-example grads via hooks).
+    batch_size prompts share one forward and one backward (per-example grads via hooks), fewer where
+    max_tokens_per_batch caps the batch's padded tokens (token_batches).
     projection_buffer_mb: per-prompt gradients held before one projection pass (see _ProjSink).
     """
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
     sink = _sink(len(prompts), model, params, projection, projection_buffer_mb)
-    return _run_batched(model, tokenizer, groups, sink, params, batch_size)
+    return _run_batched(model, tokenizer, groups, sink, params, batch_size, max_tokens=max_tokens_per_batch)
 
 
 def validation_gradient(
@@ -230,6 +250,7 @@ def validation_gradient(
     batch_size: int = 16,
     append_eos: bool = False,
     projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
+    max_tokens_per_batch: int | None = None,
 ) -> torch.Tensor:
     """1-D: g_V = (1/n_val) sum_i g_i, one aggregate policy gradient over all validation rollouts
     (the gradient of the mean over validation prompts of J_i; groups with equal rewards count in
@@ -238,7 +259,9 @@ def validation_gradient(
     n = len(prompts)
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos, scale=1.0 / max(n, 1))
     sink = _sink(1, model, params, projection, projection_buffer_mb)
-    return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=True)[0]
+    return _run_batched(
+        model, tokenizer, groups, sink, params, batch_size, one_segment=True, max_tokens=max_tokens_per_batch
+    )[0]
 
 
 def policy_gradients_loop(

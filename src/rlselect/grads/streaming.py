@@ -59,8 +59,9 @@ def _norm(v: dict[str, torch.Tensor]) -> float:
     return float(sum(t.double().square().sum() for t in v.values()) ** 0.5)
 
 
-def _pass(model, tokenizer, groups, sink, params, batch_size, one_segment=False):
-    return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=one_segment)
+def _pass(model, tokenizer, groups, sink, params, batching, one_segment=False):
+    batch_size, max_tokens = batching
+    return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment, max_tokens)
 
 
 def gradalign_scores_streaming(
@@ -78,24 +79,26 @@ def gradalign_scores_streaming(
     mode: str = "cosine",
     batch_size: int = 16,
     append_eos: bool = False,
+    max_tokens_per_batch: int | None = None,
 ) -> torch.Tensor:
     """[n] float32: GradAlign's s_i against g_V = (1/n_val) sum_i g_i over the validation rollouts,
     equal to `gradalign_scores(policy_gradients(...), validation_gradient(...), mode)` on exact
     features. Zero-gradient prompts score exactly 0; a zero g_V raises ValueError."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    batching = (batch_size, max_tokens_per_batch)
     n_val = len(val_prompts)
     vgroups = build_groups(
         tokenizer, val_prompts, val_completions, val_advantages, token_agg, append_eos, scale=1.0 / max(n_val, 1)
     )
-    g_v = _pass(model, tokenizer, vgroups, _SumSink(), params, batch_size, one_segment=True)
+    g_v = _pass(model, tokenizer, vgroups, _SumSink(), params, batching, one_segment=True)
     vn = _norm(g_v)
     if not vn > 0:
         raise ValueError(
             "validation set has no learnable items: all validation groups have equal rewards (zero validation gradient)"
         )
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
-    stats = _pass(model, tokenizer, groups, _DotSink(len(prompts), g_v), params, batch_size)
+    stats = _pass(model, tokenizer, groups, _DotSink(len(prompts), g_v), params, batching)
     s = stats.dots / vn
     if mode == "cosine":
         norms = stats.sq.sqrt()
@@ -117,6 +120,7 @@ def learnalign_scores_streaming(
     normalize: bool = True,
     batch_size: int = 16,
     append_eos: bool = False,
+    max_tokens_per_batch: int | None = None,
 ) -> torch.Tensor:
     """[n] float32: LearnAlign's score_i = w_i <g_i, (1/n) sum_j w_j g_j>, w_i = V_i / ||g_i||
     (ablations as in `learnalign_scores`), equal to `learnalign_scores(policy_gradients(...), p)`
@@ -127,10 +131,11 @@ def learnalign_scores_streaming(
         raise ValueError(f"{n} prompts but {p.shape[0]} success rates")
     if not bool(((p >= 0) & (p <= 1)).all()):
         raise ValueError("success rates must lie in [0, 1]")
+    batching = (batch_size, max_tokens_per_batch)
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
     w = torch.ones(n, dtype=torch.float64)
     if normalize:  # pass 1: ||g_i||
-        norms = _pass(model, tokenizer, groups, _DotSink(n), params, batch_size).sq.sqrt()
+        norms = _pass(model, tokenizer, groups, _DotSink(n), params, batching).sq.sqrt()
         w = torch.where(norms > 0, 1.0 / norms.clamp_min(1e-300), torch.zeros_like(w))
     if use_variance:
         w = w * p * (1 - p)
@@ -139,6 +144,6 @@ def learnalign_scores_streaming(
     mgroups = build_groups(tokenizer, prompts, completions, scaled, token_agg, append_eos)
     if all(g is None for g in mgroups):
         return torch.zeros(n)
-    m = _pass(model, tokenizer, mgroups, _SumSink(), params, batch_size, one_segment=True)
-    dots = _pass(model, tokenizer, groups, _DotSink(n, m), params, batch_size).dots  # pass 3
+    m = _pass(model, tokenizer, mgroups, _SumSink(), params, batching, one_segment=True)
+    dots = _pass(model, tokenizer, groups, _DotSink(n, m), params, batching).dots  # pass 3
     return (w * dots).float()

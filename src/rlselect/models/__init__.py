@@ -1,7 +1,10 @@
 """Models: the embedded tiny model (warm-started and cached) and loading of any checkpoint.
 
 `resolve_model_path(cfg, cache_dir)` turns the `model` config group into a local path or hub id;
-`load_model(path)` loads (model, tokenizer) with left padding for generation.
+`load_model(path, dtype=, device=)` loads (model, tokenizer) with left padding for generation, in the
+configured dtype on the configured device; `load_options(model_cfg)` reads both from the `model` group.
+Every stage that only scores (rollouts on the HF path, features, PPL/IFD, hidden states) loads this
+way; the trained policy alone keeps fp32 master weights (train/grpo.py), and the Trainer places it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
     checkpoint of model.shape (models/random_init.py); else the given path/id."""
     name = model_cfg["name"]
     if name == "random":
-        from rlselect.models.random_init import random_model_path
+        from rlselect.models.random_init import SIZE_KEYS, random_model_path
 
-        return str(random_model_path(cache_dir, **{k: v for k, v in model_cfg.items() if k not in ("name", "path")}))
+        keys = ("shape", "seed", "dtype", *SIZE_KEYS)
+        return str(random_model_path(cache_dir, **{k: v for k, v in model_cfg.items() if k in keys}))
     if name == "tiny":
         from rlselect.models.warm_start import warm_start_tiny
 
@@ -27,13 +31,34 @@ def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
     return str(path)  # a hub id such as Qwen/Qwen2.5-1.5B-Instruct
 
 
+def resolve_device(device: str | None = "auto") -> str:
+    """'auto' (or None) -> 'cuda' when a CUDA device is present, else 'cpu'; anything else as given."""
+    if device in (None, "auto"):
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def load_options(model_cfg) -> dict[str, str]:
+    """{'dtype', 'device'} for `load_model` from the `model` config group (model.dtype: float32 |
+    bfloat16 | float16 | auto = the checkpoint's own; model.device: auto | cpu | cuda | cuda:N)."""
+    model_cfg = model_cfg or {}
+    return {"dtype": str(model_cfg.get("dtype") or "float32"), "device": resolve_device(model_cfg.get("device"))}
+
+
 def load_model(path: str | Path, *, dtype: str = "float32", device: str | None = None):
+    """(model, tokenizer); dtype 'auto' keeps the checkpoint's; device None leaves it on the CPU."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if dtype != "auto" and not isinstance(getattr(torch, dtype, None), torch.dtype):
+        raise ValueError(f"model.dtype={dtype!r}; use float32, bfloat16, float16 or auto")
     try:
         tok = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
+        model = AutoModelForCausalLM.from_pretrained(
+            str(path), dtype="auto" if dtype == "auto" else getattr(torch, dtype)
+        )
     except OSError as exc:
         raise OSError(
             f"cannot load model {path!r}: {exc}. Offline machines need a local checkpoint path "
@@ -43,5 +68,5 @@ def load_model(path: str | Path, *, dtype: str = "float32", device: str | None =
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     if device:
-        model.to(device)
+        model.to(resolve_device(device))
     return model, tok

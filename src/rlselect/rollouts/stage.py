@@ -21,15 +21,21 @@ def rollout_stage(
     *,
     model=None,
     tokenizer=None,
+    load: dict[str, str] | None = None,
 ) -> list[dict]:
     """Per-prompt rollouts {id, completions, n_tokens, rewards, p, mean_len}, in record order.
 
     cfg: G, temperature, top_p, max_new_tokens, batch_size, seed, backend ('hf' | 'vllm'),
     shard_size (prompts per shard: the resume unit, default 128).
     Shards are written atomically; a killed run resumes from its last complete shard.
+    load: `load_model`'s dtype and device (models.load_options) when the stage loads the model itself.
     """
     ids = [r["id"] for r in records]
-    key = stage_key("rollouts-v3", model_fingerprint(model_path), records_key(records), cfg)
+    load = dict(load or {})
+    # The dtype changes the samples; the device does not enter (same weights, same sampler seed).
+    key = stage_key(
+        "rollouts-v3", model_fingerprint(model_path), records_key(records), cfg, load.get("dtype", "float32")
+    )
     root = Path(cache_root) / "rollouts" / key
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(ids), "cfg": cfg})
@@ -44,7 +50,7 @@ def rollout_stage(
     if todo and model is None and cfg.get("backend", "hf") == "hf":
         from rlselect.models import load_model
 
-        model, tokenizer = load_model(model_path)
+        model, tokenizer = load_model(model_path, **load)
     t0 = time.time()
     bar = console.progress(len(records), f"rollouts (G={cfg['G']})", unit="prompt")
     for s, shard in enumerate(shards):

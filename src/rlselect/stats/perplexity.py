@@ -94,7 +94,14 @@ def perplexities(model, tokenizer, records: list[dict], *, batch_size: int = 16)
 
 
 def perplexity_stage(
-    model_path: str | Path, records: list[dict], cache_root: str | Path, *, model=None, tokenizer=None, batch_size=16
+    model_path: str | Path,
+    records: list[dict],
+    cache_root: str | Path,
+    *,
+    model=None,
+    tokenizer=None,
+    batch_size=16,
+    load: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """id -> {ppl_cond, ppl_uncond, ifd, ref_tokens, id}, cached at <cache_root>/ppl/<key>/ppl.json.
 
@@ -104,14 +111,16 @@ def perplexity_stage(
     from rlselect.cache import model_fingerprint
 
     items = [(r["id"], r["prompt"], reference_text(r)) for r in records]
-    path = Path(cache_root) / "ppl" / stage_key("ppl-v1", model_fingerprint(model_path), items) / "ppl.json"
+    load = dict(load or {})
+    key = stage_key("ppl-v1", model_fingerprint(model_path), items, load.get("dtype", "float32"))
+    path = Path(cache_root) / "ppl" / key / "ppl.json"
     if path.exists():
         log.info("ppl: cached in %s (no work)", path.parent)
         return {row["id"]: row for row in read_json(path)}
     if model is None:
         from rlselect.models import load_model
 
-        model, tokenizer = load_model(model_path)
+        model, tokenizer = load_model(model_path, **load)
     t0 = time.time()
     rows = perplexities(model, tokenizer, records, batch_size=batch_size)
     atomic_write_json(path, rows)
