@@ -87,3 +87,12 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: install
 	$(OFFLINE) $(PY) -m rlselect.bench $(BENCH_ARGS)
+
+# Premise diagnostics of a testbed (does gradient alignment mean anything there?): zero-variance
+# shares, within/across-class gradient cosines, leave-one-out oracle AUC, validation coherence and
+# top-10 energy at the preset's model -> results/testbed/<testbed>.{json,md}. ARGS replaces the
+# default (the embedded noisy-reward testbed), e.g. ARGS="experiment=demo_noisy diagnose.testbed=arith diagnose.G=32".
+DIAGNOSE_DEFAULT := experiment=demo_noisy diagnose.testbed=arith
+.PHONY: diagnose
+diagnose: install
+	$(OFFLINE) $(PY) -m rlselect.diagnose $(or $(ARGS),$(DIAGNOSE_DEFAULT))

@@ -26,27 +26,37 @@ def _plain(cfg) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
-def load_pool(data_cfg: dict, seed: int) -> tuple[list[dict], list[dict]]:
-    """(pool, validation) records, with the data regime applied to the pool."""
+def load_pool(data_cfg: dict, seed: int, held_out: list[dict] | None = None) -> tuple[list[dict], list[dict]]:
+    """(pool, validation) records, with the data regime applied to the pool.
+
+    No leakage, by content (`rlselect.data.leakage.content_key`, not by id): validation items that
+    are `held_out` (test) items, and pool items that are validation or test items, are removed
+    before the pool and the validation set are cut to their sizes (and before a regime rewrites
+    questions). `held_out`: the test records (or problem texts) of the evaluated benchmarks
+    (`leakage.eval_test_items`)."""
     from rlselect.data import load_records
+    from rlselect.data.leakage import remove_overlap
     from rlselect.data.regimes import apply_regime
 
     kwargs = dict(data_cfg.get("kwargs") or {})
-    pool = load_records(data_cfg["name"], data_cfg.get("pool_split", "train"), data_cfg.get("path"), **kwargs)
     regime = data_cfg.get("regime", "none")
+    held_out = list(held_out or [])
+    val: list[dict] = []
+    if data_cfg.get("val_split"):
+        val = load_records(data_cfg["name"], data_cfg["val_split"], data_cfg.get("path"), **kwargs)
+        if regime == "imbalance":  # the trusted set is the target family
+            val = [r for r in val if r["meta"]["family"] == data_cfg["regime_params"]["target_family"]]
+        val = remove_overlap(val, held_out, what="validation")
+        if data_cfg.get("val_size"):
+            val = val[: int(data_cfg["val_size"])]
+    pool = load_records(data_cfg["name"], data_cfg.get("pool_split", "train"), data_cfg.get("path"), **kwargs)
+    pool = remove_overlap(pool, held_out, val, what="pool")
     size = int(data_cfg["pool_size"]) if data_cfg.get("pool_size") else None
     # Corrupt exactly the requested fraction of the pool; mix an imbalanced pool before cutting it.
     if regime != "imbalance":
         pool = pool[:size]
     pool = apply_regime(pool, regime, data_cfg.get("regime_seed", 0), **dict(data_cfg.get("regime_params") or {}))
     pool = pool[:size]
-    val: list[dict] = []
-    if data_cfg.get("val_split"):
-        val = load_records(data_cfg["name"], data_cfg["val_split"], data_cfg.get("path"), **kwargs)
-        if regime == "imbalance":  # the trusted set is the target family
-            val = [r for r in val if r["meta"]["family"] == data_cfg["regime_params"]["target_family"]]
-        if data_cfg.get("val_size"):
-            val = val[: int(data_cfg["val_size"])]
     return pool, val
 
 
@@ -133,6 +143,7 @@ class Prepared:
 
 def validate(cfg: DictConfig) -> Prepared:
     """Every cheap check before any expensive stage: names, data rows, budget, validation set."""
+    from rlselect.data.leakage import eval_test_items
     from rlselect.selectors import get_selector
 
     selector = get_selector(cfg.selector.name)
@@ -140,7 +151,10 @@ def validate(cfg: DictConfig) -> Prepared:
     if schedule not in ("static", "rounds"):
         raise ValueError(f"schedule={schedule!r}; available: static, rounds")
     data_cfg = _plain(cfg.data)
-    pool, val = load_pool(data_cfg, seed=int(cfg.seed))
+    held_out, unloaded = eval_test_items(_plain(cfg.eval))  # local files only: never the dataset hub
+    if unloaded:
+        log.warning("leakage check: the pool is not checked against %s", "; ".join(unloaded))
+    pool, val = load_pool(data_cfg, seed=int(cfg.seed), held_out=held_out)
     budget = len(pool) if cfg.selector.name == "full" else int(cfg.budget)
     if schedule == "static":  # in rounds the schedule sets the size (chunk_size x keep_fraction)
         check_budget(budget, pool, cfg.selector.name)

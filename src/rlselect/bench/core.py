@@ -154,7 +154,8 @@ def arith_prompts(tokenizer, n: int) -> list[str]:
 
 def sample(model, tokenizer, prompts: list[str], s: Setup, seed: int = 0) -> list[list[dict]]:
     """G completions per prompt at temperature 1, as the rollout stage samples them."""
-    kw = dict(G=s.G, temperature=1.0, top_p=1.0, max_new_tokens=s.max_new_tokens, seed=seed, batch_size=64)
+    seeds = [seed * 1_000_003 + i for i in range(len(prompts))]
+    kw = dict(G=s.G, temperature=1.0, top_p=1.0, max_new_tokens=s.max_new_tokens, seeds=seeds, batch_size=64)
     return sample_completions(model, tokenizer, prompts, **kw)
 
 

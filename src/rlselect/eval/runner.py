@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rlselect.eval.benchmarks import TASKS_DIR, describe_source, records_digest, task_name
 from rlselect.eval.metrics import clear_cache, score_completions
+from rlselect.models.stop_tokens import stop_strings
 
 log = logging.getLogger(__name__)
 FILTER = "all_samples"  # the filter name in tasks/_rlselect_math_template
@@ -93,6 +94,10 @@ class Settings:
 
             object.__setattr__(self, "device", resolve_device("auto"))
         object.__setattr__(self, "proto", parse_protocol(self.protocol, self.k, self.temperature, self.top_p))
+
+
+# The task files' own stop strings (tasks/_rlselect_math_template); gen_kwargs' `until` replaces them.
+TEMPLATE_STOPS = ("<|im_end|>", "<|endoftext|>")
 
 
 def build_lm(model, settings: Settings | None = None, *, tokenizer=None, **kw):
@@ -176,6 +181,8 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     # Everything the protocol fixes is explicit, so that a checkpoint's generation_config.json (Qwen2.5-Instruct
     # ships repetition_penalty 1.05 and top_k 20) cannot silently change it: no repetition penalty, no top-k.
     gen_kwargs = {"do_sample": p.do_sample, "max_gen_toks": gen_toks, "repetition_penalty": 1.0}
+    if (tok := getattr(lm, "tokenizer", None)) is not None:  # EOS and the chat template's end of turn
+        gen_kwargs["until"] = list(dict.fromkeys([*TEMPLATE_STOPS, *stop_strings(tok)]))
     if p.do_sample:
         gen_kwargs.update(temperature=p.temperature, top_p=p.top_p, top_k=0)
 

@@ -34,7 +34,7 @@ def rollout_stage(
     load = dict(load or {})
     # The dtype changes the samples; the device does not enter (same weights, same sampler seed).
     key = stage_key(
-        "rollouts-v3", model_fingerprint(model_path), records_key(records), cfg, load.get("dtype", "float32")
+        "rollouts-v4", model_fingerprint(model_path), records_key(records), cfg, load.get("dtype", "float32")
     )
     root = Path(cache_root) / "rollouts" / key
     root.mkdir(parents=True, exist_ok=True)
@@ -47,10 +47,9 @@ def rollout_stage(
         log.info("rollouts: all %d shards cached in %s (no work)", len(shards), root)
     elif len(todo) < len(shards):
         log.info("rollouts: resuming, %d of %d shards already done", len(shards) - len(todo), len(shards))
-    if todo and model is None and cfg.get("backend", "hf") == "hf":
-        from rlselect.models import load_model
-
-        model, tokenizer = load_model(model_path, **load)
+    sampler = None
+    if todo:
+        sampler = _sampler(model_path, model, tokenizer, cfg, load)
     t0 = time.time()
     bar = console.progress(len(records), f"rollouts (G={cfg['G']})", unit="prompt")
     for s, shard in enumerate(shards):
@@ -58,7 +57,7 @@ def rollout_stage(
         if path.exists():
             rows.extend(read_json(path))
         else:
-            rows.extend(_compute_shard(model_path, model, tokenizer, shard, cfg, seed_offset=s, out=path))
+            rows.extend(_compute_shard(sampler, shard, cfg, out=path))
             log.debug("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
         bar.update(len(shard))
     bar.close()
@@ -76,25 +75,40 @@ def rollout_stage(
     return rows
 
 
-def _compute_shard(model_path, model, tokenizer, shard, cfg, *, seed_offset, out) -> list[dict]:
-    from rlselect.rollouts.generate import render_prompts, sample_completions, sample_completions_vllm, score_groups
+def _sampler(model_path, model, tokenizer, cfg, load):
+    """(render, sample) for the stage: the HF model (loaded once) or one vLLM engine for every shard."""
+    from rlselect.rollouts.generate import VllmEngine, render_prompts, sample_completions
 
-    kw = dict(
-        G=cfg["G"],
-        temperature=cfg["temperature"],
-        top_p=cfg["top_p"],
-        max_new_tokens=cfg["max_new_tokens"],
-        seed=cfg["seed"] * 10_007 + seed_offset,
-    )
     if cfg.get("backend", "hf") == "vllm":
         from transformers import AutoTokenizer
 
         tok = tokenizer or AutoTokenizer.from_pretrained(str(model_path))
-        groups = sample_completions_vllm(str(model_path), render_prompts(tok, shard), **kw)
-    else:
-        groups = sample_completions(
-            model, tokenizer, render_prompts(tokenizer, shard), batch_size=cfg.get("batch_size", 32), **kw
-        )
+        engine_kwargs = dict(cfg.get("vllm") or {})
+        engine = VllmEngine(str(model_path), tok, dtype=load.get("dtype", "auto"), **engine_kwargs)
+        return (lambda shard: render_prompts(tok, shard)), engine.sample
+    if model is None:
+        from rlselect.models import load_model
+
+        model, tokenizer = load_model(model_path, **load)
+    batch = int(cfg.get("batch_size", 32))
+    return (lambda shard: render_prompts(tokenizer, shard)), (
+        lambda prompts, **kw: sample_completions(model, tokenizer, prompts, batch_size=batch, **kw)
+    )
+
+
+def _compute_shard(sampler, shard, cfg, *, out) -> list[dict]:
+    """One shard's rollouts; each prompt seeded from (rollouts.seed, its id), whatever the sharding."""
+    from rlselect.rollouts.generate import prompt_seeds, score_groups
+
+    render, sample = sampler
+    groups = sample(
+        render(shard),
+        G=cfg["G"],
+        temperature=cfg["temperature"],
+        top_p=cfg["top_p"],
+        max_new_tokens=cfg["max_new_tokens"],
+        seeds=prompt_seeds(cfg["seed"], shard),
+    )
     rows = score_groups(shard, groups, seed=cfg["seed"])
     atomic_write_json(out, rows)
     return rows

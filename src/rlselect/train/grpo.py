@@ -103,6 +103,7 @@ def train_grpo(
     from trl import GRPOTrainer
 
     from rlselect.models import load_model
+    from rlselect.models.stop_tokens import stop_token_ids
     from rlselect.rewards import get_reward
 
     out_dir = Path(out_dir)
@@ -118,7 +119,13 @@ def train_grpo(
         len(records), args, cfg.get("budget_mode", "equal_steps"), cfg.get("max_steps", 100), cfg.get("epochs", 1.0)
     )
     grpo_args = build_grpo_config(args, out_dir / "trainer", steps, seed, report_to)
-    model, tok = load_model(model_path)
+    model, tok = load_model(model_path)  # fp32 master weights; the Trainer places and casts them
+    # Stop at EOS and at the chat template's end of turn (TRL reads generation_config.eos_token_id;
+    # vLLM takes the stops from the sampling parameters).
+    stops = stop_token_ids(tok)
+    model.generation_config.eos_token_id = stops
+    if grpo_args.use_vllm:
+        grpo_args.generation_kwargs = {"stop_token_ids": stops, **(grpo_args.generation_kwargs or {})}
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[get_reward(r, seed) if isinstance(r, str) else r for r in cfg.get("rewards", ["math"])],
