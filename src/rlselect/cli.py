@@ -37,9 +37,18 @@ def main(cfg: DictConfig) -> float | None:
     from rlselect import console
 
     console.configure(verbose=bool(cfg.get("verbose", False)))
-    from rlselect.pipeline import run
+    from hydra.types import RunMode
 
-    record = run(cfg, HydraConfig.get().runtime.output_dir)
+    from rlselect.pipeline import record_failure, run
+
+    run_dir = HydraConfig.get().runtime.output_dir
+    try:
+        record = run(cfg, run_dir)
+    except Exception as exc:
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            raise
+        record_failure(cfg, run_dir, exc)  # one failed run must not stop a sweep
+        return None
     accs = [m["accuracy"] for m in record["metrics"].values() if m.get("accuracy") is not None]
     return sum(accs) / len(accs) if accs else None  # the objective for Hydra sweepers
 

@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from rlselect.cache import append_jsonl, atomic_write_json, model_fingerprint, read_json, records_key, stage_key
+from rlselect.isolation import Stages, should_isolate
 from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary
 
 log = logging.getLogger("rlselect")
@@ -128,6 +129,7 @@ class Prepared:
     schedule: str
     model_path: str = ""
     load: dict[str, str] = field(default_factory=dict)  # load_model's dtype and device (model group)
+    stages: Stages = field(default_factory=lambda: Stages(isolate=False))  # in-process or child processes
     rows: list[dict] = field(default_factory=list)
     stats: dict[str, dict] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=lambda: {"seconds": {}})
@@ -175,7 +177,10 @@ def prepare(cfg: DictConfig) -> Prepared:
     ctx.cost["seconds"]["model"] = round(time.time() - t, 2)
     t = time.time()
     ctx.load = load_options(_plain(cfg.model))
-    ctx.rows = rollout_stage(ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load)
+    ctx.stages = Stages(should_isolate(cfg.get("isolate_stages", "auto")))
+    ctx.rows = ctx.stages.run(
+        "rollouts", rollout_stage, ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load
+    )
     ctx.stats = item_stats(ctx.rows)
     ctx.cost["rollouts_generated"] = sum(len(r["completions"]) for r in ctx.rows)
     ctx.cost["seconds"]["rollouts"] = round(time.time() - t, 2)
@@ -191,10 +196,14 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
     t = time.time()
     scoring_path, scoring_rows = ctx.model_path, ctx.rows
     if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
-        scoring_path = warmup_stage(ctx.model_path, ctx.pool, cfg, cache_dir, "none")
-        scoring_rows = rollout_stage(scoring_path, ctx.pool, _plain(cfg.rollouts), cache_dir, load=ctx.load)
+        scoring_path = ctx.stages.run("warmup", warmup_stage, ctx.model_path, ctx.pool, cfg, cache_dir, "none")
+        scoring_rows = ctx.stages.run(
+            "rollouts_scoring", rollout_stage, scoring_path, ctx.pool, _plain(cfg.rollouts), cache_dir, load=ctx.load
+        )
         ctx.cost["rollouts_generated"] += sum(len(r["completions"]) for r in scoring_rows)
-    inputs = gather_inputs(
+    inputs = ctx.stages.run(  # features, hidden states, PPL, LIMR trajectories: the scoring model's stage
+        "selection_inputs",
+        gather_inputs,
         ctx.selector,
         ctx.pool,
         scoring_rows,
@@ -278,29 +287,41 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
         logger.log({f"selection/{k}": v for k, v in selection.items() if v is not None})
         by_id = {r["id"]: r for r in ctx.pool}
         t = time.time()
-        trained = train_grpo(
+        trained = ctx.stages.run(
+            "train",
+            train_grpo,
             ctx.model_path,
             [by_id[i] for i in ranked],
             _plain(cfg.trainer),
             run_dir / "train",
             seed=seed,
-            report_to=logger.report_to,
+            report_to="none" if ctx.stages.isolate else logger.report_to,  # a child cannot share the W&B run
         )
     else:
         from rlselect.train.schedule import train_rounds
 
         t = time.time()
-        trained, selection = train_rounds(
-            ctx.model_path, ctx.pool, ctx.val, ctx.selector, ctx.params, cfg, run_dir, seed=seed, logger=logger
+        from rlselect.logger import NullLogger
+
+        trained, selection = ctx.stages.run(
+            "train",
+            train_rounds,
+            *(ctx.model_path, ctx.pool, ctx.val, ctx.selector, ctx.params, cfg, run_dir),
+            seed=seed,
+            logger=NullLogger() if ctx.stages.isolate else logger,
         )
+    if ctx.stages.isolate:  # the child trained without the parent's W&B run: log its history now
+        for entry in trained.get("log_history", []):
+            logger.log({f"train/{k}": v for k, v in entry.items() if isinstance(v, (int, float))})
     cost["seconds"]["train"] = round(time.time() - t, 2)
     cost["train_steps"] = trained["steps"]
 
     t = time.time()
-    base = evaluate_stage(ctx.model_path, eval_cfg, run_dir / "eval_base", cache_dir=cache_dir)
+    base = ctx.stages.run("eval_base", evaluate_stage, ctx.model_path, eval_cfg, run_dir / "eval_base", cache_dir)
     cost["seconds"]["eval_base"] = round(time.time() - t, 2)
     t = time.time()
-    after = evaluate_stage(trained["checkpoint"], eval_cfg, run_dir / "eval_trained")
+    after = ctx.stages.run("eval_trained", evaluate_stage, trained["checkpoint"], eval_cfg, run_dir / "eval_trained")
+    cost["stage_pids"] = dict(ctx.stages.pids)
     cost["seconds"]["eval_trained"] = round(time.time() - t, 2)
     cost["seconds"]["total"] = round(time.time() - t_start, 2)
 
@@ -327,9 +348,32 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     logger.log({f"eval/{b}/accuracy": m["accuracy"] for b, m in record["metrics"].items()})
     logger.finish(summary={"result": record})
     atomic_write_json(result_path, record)
+    (run_dir / "failed.json").unlink(missing_ok=True)  # an earlier failure of this run is retried and done
     append_jsonl(Path(cfg.results_dir) / str(cfg.study) / "runs.jsonl", record)
     log.info("%s", run_summary(record, run_dir.name))
     return record
+
+
+def record_failure(cfg: DictConfig, run_dir: str | Path, exc: BaseException) -> dict:
+    """A failed run of a sweep: <run_dir>/failed.json and a line in results/<study>/failures.jsonl,
+    so the sweep goes on and the failure stays on record (rerunning the sweep retries it)."""
+    import traceback
+
+    entry = {
+        "study": str(cfg.study),
+        "selector": str(cfg.selector.name),
+        "budget": cfg.get("budget"),
+        "seed": int(cfg.seed),
+        "run_dir": str(run_dir),
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc)),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    atomic_write_json(Path(run_dir) / "failed.json", entry)
+    append_jsonl(Path(cfg.results_dir) / str(cfg.study) / "failures.jsonl", entry)
+    log.error("run %s FAILED: %s (the sweep goes on; traceback in %s)", Path(run_dir).name, entry["error"], run_dir)
+    return entry
 
 
 def run_summary(record: dict, name: str) -> str:
