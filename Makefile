@@ -96,3 +96,18 @@ DIAGNOSE_DEFAULT := experiment=demo_noisy diagnose.testbed=arith
 .PHONY: diagnose
 diagnose: install
 	$(OFFLINE) $(PY) -m rlselect.diagnose $(or $(ARGS),$(DIAGNOSE_DEFAULT))
+
+# Pure-Python wheels for a bare CUDA machine that has torch, transformers, accelerate and peft but no
+# package index (trl, hydra, math-verify, lm-eval and what they import, this project) -> .wheels/,
+# at most 64 MiB; `python -m rlselect.gpu_wheels --list` says what is in and what is left out, and why.
+.PHONY: gpu-wheels
+gpu-wheels: install
+	$(PY) -m rlselect.gpu_wheels --download .wheels
+
+# Every preset in conf/experiment/ end to end on CPU, shrunk (random tiny model, 16 prompts, 2 GRPO
+# steps, 5-problem evaluation; see src/rlselect/smoke.py) -> results/smoke/presets.{json,md}.
+# SMOKE_ARGS=--every-selector runs each preset's whole sweep.
+SMOKE_ARGS ?=
+.PHONY: smoke-presets
+smoke-presets: install
+	$(OFFLINE) $(PY) -m rlselect.smoke --out results/smoke $(SMOKE_ARGS)

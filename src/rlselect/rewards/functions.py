@@ -90,7 +90,27 @@ def trl_math_reward(prompts, completions, answer, *, seed: int = 0, **kwargs) ->
     return MathReward(seed)(prompts, completions, answer, **kwargs)
 
 
-REWARDS: dict[str, Callable[..., Callable[..., list[float]]]] = {"math": MathReward}
+class CoinReward:
+    """A fair coin per (seed, prompt id, rollout) for every row, whatever the response: the reward of
+    `make smoke-presets`, whose randomly initialised models never solve a problem, so that every
+    group still has reward variance and every selector and stage has something to work on."""
+
+    __name__ = "coin"
+
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
+        self.draws: Counter[str] = Counter()
+
+    def __call__(self, prompts, completions, answer=None, **kwargs) -> list[float]:
+        ids = kwargs.get("id") or [f"row{i}" for i in range(len(completions))]
+        rewards = []
+        for key in map(str, ids):
+            rewards.append(coin_flip(self.seed, key, self.draws[key]))
+            self.draws[key] += 1
+        return rewards
+
+
+REWARDS: dict[str, Callable[..., Callable[..., list[float]]]] = {"math": MathReward, "coin": CoinReward}
 
 
 def get_reward(name: str, seed: int = 0) -> Callable[..., list[float]]:

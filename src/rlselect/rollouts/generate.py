@@ -152,17 +152,17 @@ class VllmEngine:
         return [[{"text": o.text, "n_tokens": len(o.token_ids)} for o in r.outputs] for r in results]
 
 
-def score_groups(records, groups: list[list[dict]], seed: int = 0) -> list[dict[str, Any]]:
+def score_groups(records, groups: list[list[dict]], seed: int = 0, reward: str = "math") -> list[dict[str, Any]]:
     """Rewards, success rate p_i and mean length per prompt, with the training reward itself
-    (`MathReward`: the verifier, and for items a data regime corrupted a coin drawn per
-    (seed, prompt, rollout))."""
-    from rlselect.rewards import trl_math_reward
+    (rollouts.reward = trainer.rewards[0]; `math`: the verifier, and for items a data regime
+    corrupted a coin drawn per (seed, prompt, rollout))."""
+    from rlselect.rewards import get_reward
 
     flat_c = [c["text"] for g in groups for c in g]
     flat_gold = [r["answer"] for r, g in zip(records, groups) for _ in g]
     flat_meta = [r["meta"] for r, g in zip(records, groups) for _ in g]
     flat_id = [r["id"] for r, g in zip(records, groups) for _ in g]
-    flat_r = trl_math_reward(None, flat_c, flat_gold, meta=flat_meta, id=flat_id, seed=seed)
+    flat_r = get_reward(reward, seed)(None, flat_c, flat_gold, meta=flat_meta, id=flat_id)
     rows, k = [], 0
     for rec, g in zip(records, groups):
         rewards = flat_r[k : k + len(g)]
@@ -193,4 +193,4 @@ def sample_rows(model, tokenizer, records, rollout_cfg: dict, *, G: int, seed: i
         seeds=prompt_seeds(seed, records),
         batch_size=rollout_cfg.get("batch_size", 32),
     )
-    return score_groups(records, groups, seed=seed)
+    return score_groups(records, groups, seed=seed, reward=rollout_cfg.get("reward", "math"))

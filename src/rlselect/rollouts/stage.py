@@ -109,6 +109,6 @@ def _compute_shard(sampler, shard, cfg, *, out) -> list[dict]:
         max_new_tokens=cfg["max_new_tokens"],
         seeds=prompt_seeds(cfg["seed"], shard),
     )
-    rows = score_groups(shard, groups, seed=cfg["seed"])
+    rows = score_groups(shard, groups, seed=cfg["seed"], reward=cfg.get("reward", "math"))
     atomic_write_json(out, rows)
     return rows
