@@ -111,3 +111,10 @@ SMOKE_ARGS ?=
 .PHONY: smoke-presets
 smoke-presets: install
 	$(OFFLINE) $(PY) -m rlselect.smoke --out results/smoke $(SMOKE_ARGS)
+
+# Every GPU stage once on one CUDA device, offline (random 1.5B-shaped model in bf16, 16 GSM8K prompts,
+# rollouts, streaming + projected features, 3 GRPO steps, lm-eval on 10 problems) -> results/gpu/smoke.json.
+# On a bare CUDA machine with torch + transformers: `make gpu-wheels` here, then see docs/gpu.md.
+.PHONY: gpu-smoke
+gpu-smoke: install
+	$(OFFLINE) $(PY) -m rlselect.gpu_smoke --out results/gpu/smoke.json
