@@ -9,7 +9,7 @@ records from `io.convert_rows` and `schema.make_record`), imported below, and on
 
 from __future__ import annotations
 
-from rlselect.data import arith, competition, dapo, gsm8k, mixture, webinstruct  # noqa: F401  (register loaders)
+from rlselect.data import arith, competition, dapo, digits, gsm8k, mixture, webinstruct  # noqa: F401  (register loaders)
 from rlselect.data.registry import LOADERS, load_records
 from rlselect.data.schema import INSTRUCTION, DataError
 

@@ -82,6 +82,7 @@ class Settings:
     dtype: str = "auto"
     max_length: int | None = None
     model_args: dict = field(default_factory=dict)  # more keyword arguments of lm-eval's HFLM / VLLM
+    gpu_memory_utilization: float = 0.85  # vLLM backend only: explicit, never vLLM's implicit default
     proto: Protocol = field(init=False, repr=False)  # parsed from protocol, k, temperature and top_p
 
     def __post_init__(self):
@@ -118,6 +119,7 @@ def build_lm(model, settings: Settings | None = None, *, tokenizer=None, **kw):
             raise ValueError("backend 'vllm' needs vllm installed and a checkpoint path (else use backend 'hf')")
         from lm_eval.models.vllm_causallms import VLLM
 
+        kw.setdefault("gpu_memory_utilization", s.gpu_memory_utilization)
         return VLLM(pretrained=str(model), seed=s.seed, max_model_len=s.max_length, **kw)
     from lm_eval.models.huggingface import HFLM
 

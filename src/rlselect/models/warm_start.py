@@ -1,4 +1,5 @@
-"""Warm-start the embedded tiny model by SFT on arith's `sft` split, cached by its config hash.
+"""Warm-start the embedded tiny model by SFT on a built-in task's `sft` split (arith by default;
+`data: digits` for the digits testbed), cached by its config hash.
 
 Partial competence is the goal (greedy test accuracy roughly 20-60%): the RL stage then has room
 to improve and selection finds learnable prompts (0 < p < 1). This is a factory for the built-in
@@ -27,18 +28,37 @@ DEFAULTS = dict(
     batch_size=32,
     model={},  # TinyConfig overrides
 )
+# Options added later, left out of the config (and so of the cache key) at their defaults, so that
+# every existing config keeps its key: data (the built-in task whose sft split is the SFT data) and
+# box_prob (digits only: per level, the share of SFT examples that end in \boxed{}).
+OPTIONAL = dict(data="arith", box_prob=None)
 
 
-def sft_examples(records, tokenizer):
-    """(input_ids, n_prompt_tokens) per record: templated prompt + worked solution + EOS."""
+def completion_renderer(data: str = "arith", box_prob=None):
+    """record -> the assistant turn the model is warm-started on, for the built-in task `data`."""
+    if data == "arith":
+        return None  # sft_examples' default: the worked solution and the boxed answer
+    if data == "digits":
+        from rlselect.data.digits import sft_completion
+
+        return lambda rec: sft_completion(rec, box_prob)
+    raise ValueError(f"model.warm_start.data={data!r}: the warm start knows arith and digits")
+
+
+def sft_examples(records, tokenizer, render=None):
+    """(input_ids, n_prompt_tokens) per record: templated prompt + worked solution + EOS.
+    `render(record)` gives the assistant turn; default: the worked solution and the boxed answer."""
     from rlselect.data.arith import boxed_completion
 
     out = []
     for rec in records:
         prompt = tokenizer.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True)
-        worked = rec["meta"]["solution"].split("\n####")[0]
+        if render is None:
+            completion = boxed_completion(rec["meta"]["solution"].split("\n####")[0], rec["answer"])
+        else:
+            completion = render(rec)
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        c_ids = tokenizer(boxed_completion(worked, rec["answer"]), add_special_tokens=False)["input_ids"]
+        c_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
         out.append((p_ids + c_ids + [tokenizer.eos_token_id], len(p_ids)))
     return out
 
@@ -60,6 +80,10 @@ def _batch(examples, pad_id):
 def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
     """Path to the warm-started checkpoint; trains it once per config and reuses it after."""
     cfg = {**DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}}
+    for key, default in OPTIONAL.items():  # at its default an option stays out of the key
+        if cfg.get(key) in (default, None, {}):
+            cfg.pop(key, None)
+    data = cfg.get("data", OPTIONAL["data"])
     out = Path(cache_dir) / "models" / f"tiny-sft-{stage_key('tiny-sft-v3', cfg)}"
     if (out / "done.json").exists():
         log.info("warm-started tiny model found at %s (skipping SFT)", out)
@@ -72,10 +96,14 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
 
     t0 = time.time()
     log.info(
-        "warm-starting the tiny model: %d SFT steps on arith's sft split (once; cached in %s)", cfg["max_steps"], out
+        "warm-starting the tiny model: %d SFT steps on %s's sft split (once; cached in %s)",
+        cfg["max_steps"],
+        data,
+        out,
     )
     model, tok = build_tiny(seed=cfg["seed"], config=cfg["model"])
-    examples = sft_examples(load_records("arith", "sft", seed=cfg["data_seed"]), tok)
+    render = completion_renderer(data, cfg.get("box_prob"))
+    examples = sft_examples(load_records(data, "sft", seed=cfg["data_seed"]), tok, render)
     rng = random.Random(cfg["seed"])
     torch.manual_seed(cfg["seed"])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["learning_rate"], weight_decay=0.0)
