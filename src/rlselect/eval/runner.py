@@ -21,7 +21,7 @@ import time
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 
-from rlselect.eval.benchmarks import TASKS_DIR, describe_source, records_digest, task_name
+from rlselect.eval.benchmarks import GENERATED, TASKS_DIR, describe_source, records_digest, task_name
 from rlselect.eval.metrics import clear_cache, score_completions
 from rlselect.models.stop_tokens import stop_strings
 
@@ -255,7 +255,7 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
                 "task": name,
                 "task_yaml": str(TASKS_DIR / f"{name}.yaml"),
                 "generation_kwargs": {**tasks[name].config.generation_kwargs},
-                "arith_seed": s.arith_seed if bench == "arith" else None,
+                "arith_seed": s.arith_seed if bench in GENERATED else None,
                 "data_source": describe_source(bench, s.split, data_dir, s.arith_seed, s.family),
                 "data_sha256": records_digest([e["doc"] for e in exs]),
                 "per_problem": per_problem,

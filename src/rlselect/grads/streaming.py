@@ -35,7 +35,8 @@ class _DotSink:
 
     def add(self, rows: torch.Tensor, name: str, g: torch.Tensor):
         g = g.reshape(len(rows), -1).float()
-        self.sq.index_add_(0, rows, g.square().sum(1).double().cpu())
+        sq = torch.linalg.vector_norm(g, dim=1).double().square()  # no [batch, numel] temporary
+        self.sq.index_add_(0, rows, sq.cpu())
         if self.target is not None and name in self.target:  # absent: that parameter's g_V is 0
             self.dots.index_add_(0, rows, (g @ self.target[name]).double().cpu())
 
