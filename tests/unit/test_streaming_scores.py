@@ -87,3 +87,14 @@ def test_sinks_hold_per_prompt_scalars_and_one_vector_not_n_gradients():
         assert torch.allclose(sink.dots[rows], g.sum(1).double(), rtol=1e-5, atol=1e-4)
     held = [sink.dots, sink.sq, *total.out.values()]
     assert sum(t.numel() for t in held) == 50 + 50 + 1000
+
+
+@pytest.mark.parametrize("params", ["layers.2.", ["embed_tokens"], ["layers.0.mlp", "norm"]])
+def test_learnalign_fused_pass_on_parameter_subsets(tiny, params):
+    """Pass 1's extra backward (m on the kept graph) over a subset of parameters, the tied embedding
+    (lookup and lm_head uses) included, equals the materialised features' score."""
+    model, tok, (P, C, A), _ = tiny
+    p = [0.25, 0.5, 0.75, 1.0, 0.5, 0.25, 0.5, 0.0]
+    want = learnalign_scores(policy_gradients(model, tok, P, C, A, params=params).double(), p)
+    got = learnalign_scores_streaming(model, tok, P, C, A, p, params=params, batch_size=3)
+    assert close(got.double(), want)

@@ -132,9 +132,13 @@ def _pad_id(tokenizer) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
-def _backward_batch(ctx: PerExampleGrads, parts, chunk, segs, nseg, pad_id):
+def _backward_batch(ctx: PerExampleGrads, parts, chunk, segs, nseg, pad_id, then=None):
     """One forward of `chunk`'s rollouts and one backward of sum_i J_i; the hooks deliver the
-    per-segment gradients. A function of its own so that the graph is freed on return."""
+    per-segment gradients. A function of its own so that the graph is freed on return.
+
+    then(reweighted): called after the hooks are done, with the graph kept; reweighted(c) returns
+    the ordinary summed gradient of sum_s c_s J_s (c: [nseg]) per selected parameter, one more
+    backward and no forward (LearnAlign's fused pass)."""
     _, embed, backbone, head = parts
     ids, seg_rows, flat, tgt, w, tseg = pack(chunk, segs, pad_id, embed.weight.device)
     ctx.begin_batch()
@@ -147,18 +151,39 @@ def _backward_batch(ctx: PerExampleGrads, parts, chunk, segs, nseg, pad_id):
     ctx.seg = tseg
     logp = F.log_softmax(head(hs).float(), dim=-1).gather(1, tgt[:, None]).squeeze(1)
     J = (logp * w).sum()
+    keep = then is not None
     if ctx.own_params(embed):
         ctx.expect_use(embed)
-        (g_emb,) = torch.autograd.grad(J, emb)
+        (g_emb,) = torch.autograd.grad(J, emb, retain_graph=keep)
         ctx.use(embed, ids, g_emb, seg_rows, nseg)
     else:
         # Backward only down to the first hooked module's input (e.g. the last blocks only);
         # if some hooked output was not on that path, a second pass finishes the rest.
         root = ctx.first_input if ctx.first_input is not None else emb
-        torch.autograd.grad(J, root, retain_graph=root is not emb)
+        torch.autograd.grad(J, root, retain_graph=keep or root is not emb)
         if ctx.fired < ctx.registered:
-            torch.autograd.grad(J, emb)
+            torch.autograd.grad(J, emb, retain_graph=keep)
     ctx.finish_batch()
+    if keep:
+        then(functools.partial(_reweighted_grads, ctx, embed, ids, emb, logp * w, tseg))
+
+
+def _reweighted_grads(ctx: PerExampleGrads, embed, ids, emb, weighted_logp, tseg, c: torch.Tensor):
+    """{name: grad of sum_s c_s J_s} for the selected parameters, by ordinary autograd on the kept
+    graph (the output hooks have fired already and ignore it); the input embedding's lookup ran
+    outside the graph, so its share is added from the gradient w.r.t. the embeddings."""
+    named = [(ctx.name_of[id(p)], p) for p in ctx.model.parameters() if id(p) in ctx.name_of]
+    J2 = (weighted_logp * c.to(weighted_logp)[tseg]).sum()
+    grads = torch.autograd.grad(J2, [p for _, p in named] + [emb], allow_unused=True)
+    out = {n: (g if g is not None else torch.zeros_like(p)).float() for (n, p), g in zip(named, grads[:-1])}
+    if id(embed.weight) in ctx.name_of:
+        name = ctx.name_of[id(embed.weight)]
+        flat_ids = ids.reshape(-1)
+        g_emb = grads[-1].reshape(-1, grads[-1].shape[-1]).float()
+        if embed.padding_idx is not None:  # as the per-example path: padding lookups add nothing
+            g_emb = g_emb * (flat_ids != embed.padding_idx).unsqueeze(1).to(g_emb.dtype)
+        out[name].index_add_(0, flat_ids, g_emb)
+    return out
 
 
 def _feed(sink, rows, name: str, g: torch.Tensor) -> None:
@@ -183,10 +208,11 @@ def token_batches(groups: Sequence[Group], batch_size: int, max_tokens: int | No
     return chunks
 
 
-def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=False, max_tokens=None):
+def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment=False, max_tokens=None, then=None):
     """Forward/backward the non-None groups in token_batches (at most batch_size prompts, at most
     max_tokens padded tokens each), feeding the sink. one_segment=True sums every prompt into output
-    row 0 (the validation gradient)."""
+    row 0 (the validation gradient). then(rows, reweighted): after each batch (see _backward_batch),
+    with the output rows of its segments."""
     parts = model_parts(model)
     selected = select_parameters(model, params)
     active = sorted((g for g in groups if g is not None), key=lambda g: -g.max_len)  # less padding
@@ -202,7 +228,8 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
                     nseg, segs = len(chunk), list(range(len(chunk)))
                     rows = torch.tensor([g.index for g in chunk], dtype=torch.long)
                 ctx.on_grad = functools.partial(_feed, sink, rows)
-                _backward_batch(ctx, parts, chunk, segs, nseg, _pad_id(tokenizer))
+                after = None if then is None else functools.partial(then, rows)
+                _backward_batch(ctx, parts, chunk, segs, nseg, _pad_id(tokenizer), after)
     finally:
         model.train(was_training)
     return sink.out

@@ -9,8 +9,9 @@ drop them. So
 
     GradAlign:  g_V (one pass over the validation rollouts, kept per parameter on the device),
                 then one pass over the candidates for <g_i, g_V> and ||g_i||^2;
-    LearnAlign: pass 1 ||g_i||; pass 2 one weighted pass for m = (1/n) sum_j w_j g_j with
-                w_j = V_j / ||g_j||; pass 3 <g_i, m>; score_i = w_i <g_i, m>.
+    LearnAlign: pass 1 ||g_i|| from the hooks and, once a batch's norms are known, one more
+                backward on the same graph for that batch's share of m = (1/n) sum_j w_j g_j with
+                w_j = V_j / ||g_j||; pass 2 <g_i, m>; score_i = w_i <g_i, m>.
 
 Each pass costs one forward+backward of the scored tokens plus O(batch x largest parameter)
 memory for the hooks' per-prompt gradients of the parameter in flight.
@@ -60,9 +61,9 @@ def _norm(v: dict[str, torch.Tensor]) -> float:
     return float(sum(t.double().square().sum() for t in v.values()) ** 0.5)
 
 
-def _pass(model, tokenizer, groups, sink, params, batching, one_segment=False):
+def _pass(model, tokenizer, groups, sink, params, batching, one_segment=False, then=None):
     batch_size, max_tokens = batching
-    return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment, max_tokens)
+    return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment, max_tokens, then)
 
 
 def gradalign_scores_streaming(
@@ -125,7 +126,8 @@ def learnalign_scores_streaming(
 ) -> torch.Tensor:
     """[n] float32: LearnAlign's score_i = w_i <g_i, (1/n) sum_j w_j g_j>, w_i = V_i / ||g_i||
     (ablations as in `learnalign_scores`), equal to `learnalign_scores(policy_gradients(...), p)`
-    on exact features, in three passes over the pool (two without `normalize`)."""
+    on exact features, in two passes over the pool (the first with one more backward per batch,
+    on its own graph, for m)."""
     n = len(prompts)
     p = torch.as_tensor(success_rates, dtype=torch.float64).reshape(-1)
     if p.shape[0] != n:
@@ -134,17 +136,25 @@ def learnalign_scores_streaming(
         raise ValueError("success rates must lie in [0, 1]")
     batching = (batch_size, max_tokens_per_batch)
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
-    w = torch.ones(n, dtype=torch.float64)
-    if normalize:  # pass 1: ||g_i||
-        norms = _pass(model, tokenizer, groups, _DotSink(n), params, batching).sq.sqrt()
-        w = torch.where(norms > 0, 1.0 / norms.clamp_min(1e-300), torch.zeros_like(w))
-    if use_variance:
-        w = w * p * (1 - p)
-    # pass 2: m = (1/n) sum_j w_j g_j, one ordinary weighted backward (J is linear in A_ij)
-    scaled = [[a * float(w[i]) / n for a in adv] for i, adv in enumerate(advantages)]
-    mgroups = build_groups(tokenizer, prompts, completions, scaled, token_agg, append_eos)
-    if all(g is None for g in mgroups):
+    v = p * (1 - p) if use_variance else torch.ones(n, dtype=torch.float64)
+    norms = _DotSink(n)
+    m: dict[str, torch.Tensor] = {}
+
+    def add_to_m(rows: torch.Tensor, reweighted) -> None:
+        """Once a batch's norms are complete: m += (1/n) sum_{j in batch} w_j g_j (same graph)."""
+        nrm = norms.sq[rows].sqrt()
+        w_rows = v[rows] * (
+            torch.where(nrm > 0, 1.0 / nrm.clamp_min(1e-300), torch.zeros_like(nrm)) if normalize else 1
+        )
+        if bool((w_rows != 0).any()):
+            for name, g in ((k, t.reshape(-1)) for k, t in reweighted(w_rows / n).items()):
+                m[name] = g if name not in m else m[name].add_(g)
+
+    # pass 1: ||g_i|| from the per-example hooks and, on the same graph, m (one extra backward)
+    _pass(model, tokenizer, groups, norms, params, batching, then=add_to_m)
+    nrm = norms.sq.sqrt()
+    w = v * (torch.where(nrm > 0, 1.0 / nrm.clamp_min(1e-300), torch.zeros_like(nrm)) if normalize else 1)
+    if not m:
         return torch.zeros(n)
-    m = _pass(model, tokenizer, mgroups, _SumSink(), params, batching, one_segment=True)
-    dots = _pass(model, tokenizer, groups, _DotSink(n, m), params, batching).dots  # pass 3
+    dots = _pass(model, tokenizer, groups, _DotSink(n, m), params, batching).dots  # pass 2: <g_i, m>
     return (w * dots).float()
