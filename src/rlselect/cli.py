@@ -49,6 +49,8 @@ def main(cfg: DictConfig) -> float | None:
             raise
         record_failure(cfg, run_dir, exc)  # one failed run must not stop a sweep
         return None
+    if "metrics" not in record:  # a non-main process of a multi-process launch records nothing
+        return None
     accs = [m["accuracy"] for m in record["metrics"].values() if m.get("accuracy") is not None]
     return sum(accs) / len(accs) if accs else None  # the objective for Hydra sweepers
 

@@ -30,9 +30,13 @@ def should_isolate(setting: Any) -> bool:
     raise ValueError(f"isolate_stages={setting!r}; use true, false or auto")
 
 
-def _child_setup(verbose: bool, level: int) -> None:
+def _child_setup(verbose: bool, level: int, single_process: bool) -> None:
     from rlselect import console
 
+    if single_process:  # a stage the main process runs alone under a multi-process launch
+        from rlselect.distributed import single_process_env
+
+        single_process_env()
     logging.basicConfig(level=level, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
     console.configure(verbose=verbose)
 
@@ -42,19 +46,32 @@ def _call(fn, args, kwargs):
 
 
 class Stages:
-    """Runs stage functions in-process or each in a fresh spawned process; records their pids."""
+    """Runs stage functions in-process or each in a fresh spawned process; records their pids.
+
+    Under a multi-process launch (distributed.world()[1] > 1) every stage is isolated: `run` stages
+    (main process only) see a single-process environment, `run_parallel` stages (GRPO) keep the
+    launcher's so that all processes train together."""
 
     def __init__(self, isolate: bool):
-        self.isolate = isolate
+        from rlselect.distributed import world
+
+        self.multi = world()[1] > 1
+        self.isolate = isolate or self.multi
         self.pids: dict[str, int] = {}
 
     def run(self, name: str, fn, *args, **kwargs):
+        return self._run(name, fn, args, kwargs, single_process=self.multi)
+
+    def run_parallel(self, name: str, fn, *args, **kwargs):
+        return self._run(name, fn, args, kwargs, single_process=False)
+
+    def _run(self, name: str, fn, args, kwargs, single_process: bool):
         if not self.isolate:
             self.pids[name] = os.getpid()
             return fn(*args, **kwargs)
         from rlselect import console
 
-        setup = (console.VERBOSE, logging.getLogger().getEffectiveLevel())
+        setup = (console.VERBOSE, logging.getLogger().getEffectiveLevel(), single_process)
         with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_child_setup, initargs=setup) as pool:
             try:
                 pid, result = pool.submit(_call, fn, args, kwargs).result()

@@ -17,6 +17,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from rlselect.cache import append_jsonl, atomic_write_json, model_fingerprint, read_json, records_key, stage_key
+from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
 from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary
 
@@ -196,7 +197,9 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
     t = time.time()
     scoring_path, scoring_rows = ctx.model_path, ctx.rows
     if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
-        scoring_path = ctx.stages.run("warmup", warmup_stage, ctx.model_path, ctx.pool, cfg, cache_dir, "none")
+        scoring_path = ctx.stages.run_parallel(
+            "warmup", warmup_stage, ctx.model_path, ctx.pool, cfg, cache_dir, "none"
+        )  # GRPO: data-parallel under a multi-process launch
         scoring_rows = ctx.stages.run(
             "rollouts_scoring", rollout_stage, scoring_path, ctx.pool, _plain(cfg.rollouts), cache_dir, load=ctx.load
         )
@@ -262,8 +265,14 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
         log.info("%s", run_summary(record, run_dir.name))
         return record
 
-    validate(cfg)  # fail on bad names, rows or budgets before the model is even resolved
-    ctx = prepare(cfg)
+    rank, world_size = world()
+    if world_size > 1 and rank != 0:
+        return follow(cfg, run_dir, rank)
+    ctx = prepare(cfg)  # validates names, rows and budgets before the model is even resolved
+    if world_size > 1:
+        if ctx.schedule != "static":
+            raise NotImplementedError("the rounds schedule is not data-parallel yet: launch it on one process")
+        announce(run_dir, "prepared", {"model_path": ctx.model_path})
     cost = ctx.cost
     logger = start_logger(_plain(cfg.logger), run_dir, config=_plain(cfg), name=run_dir.name)
     eval_cfg = _plain(cfg.eval)
@@ -271,6 +280,8 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     if ctx.schedule == "static":
         ranked, selection = static_selection(cfg, ctx)
         atomic_write_json(run_dir / "selection.json", {"ids": ranked, **selection})
+        if world_size > 1:
+            announce(run_dir, "selection", {"n": len(ranked)})
         shares = {
             k: round(v, 3)
             for k, v in selection.items()
@@ -287,7 +298,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
         logger.log({f"selection/{k}": v for k, v in selection.items() if v is not None})
         by_id = {r["id"]: r for r in ctx.pool}
         t = time.time()
-        trained = ctx.stages.run(
+        trained = ctx.stages.run_parallel(
             "train",
             train_grpo,
             ctx.model_path,
@@ -352,6 +363,26 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     append_jsonl(Path(cfg.results_dir) / str(cfg.study) / "runs.jsonl", record)
     log.info("%s", run_summary(record, run_dir.name))
     return record
+
+
+def follow(cfg: DictConfig, run_dir: Path, rank: int) -> dict:
+    """A non-main process of a multi-process launch (distributed.py): it joins the data-parallel
+    stages (LearnAlign's warm-up, training) and leaves the rest to the main process."""
+    from rlselect.train.grpo import train_grpo
+
+    ctx = validate(cfg)
+    stages = Stages(isolate=True)
+    model_path = wait_for(run_dir, "prepared")["model_path"]
+    if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
+        stages.run_parallel("warmup", warmup_stage, model_path, ctx.pool, cfg, Path(cfg.cache_dir), "none")
+    wait_for(run_dir, "selection")
+    by_id = {r["id"]: r for r in ctx.pool}
+    chosen = [by_id[i] for i in read_json(run_dir / "selection.json")["ids"]]
+    stages.run_parallel(
+        "train", train_grpo, model_path, chosen, _plain(cfg.trainer), run_dir / "train", seed=int(cfg.seed)
+    )
+    log.info("process %d: training done; the main process evaluates and records the run", rank)
+    return {"rank": rank, "stage_pids": stages.pids}
 
 
 def record_failure(cfg: DictConfig, run_dir: str | Path, exc: BaseException) -> dict:

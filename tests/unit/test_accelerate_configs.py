@@ -125,9 +125,11 @@ def test_preset_keeps_reproduce_dapos_step_over_the_processes(config):
     assert per_step == base["per_device_train_batch_size"] * base["gradient_accumulation_steps"] == 512
     # TRL: generation batch = per-device batch x processes x steps per generation, whole groups of G
     assert per_step % args["num_generations"] == 0
-    # rlselect counts one process (train/grpo.py); the preset's epochs make the steps reproduce_dapo's
+    # steps_for_budget counts every process's batch (WORLD_SIZE, set by the launcher): same steps as reproduce_dapo
     for n in (1000, 17398):
-        steps = steps_for_budget(n, args, trainer["budget_mode"], trainer["max_steps"], trainer["epochs"])
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("WORLD_SIZE", str(processes))
+            steps = steps_for_budget(n, args, trainer["budget_mode"], trainer["max_steps"], trainer["epochs"])
         base_steps = steps_for_budget(
             n, base, base_trainer["budget_mode"], base_trainer["max_steps"], base_trainer["epochs"]
         )

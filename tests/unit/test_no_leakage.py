@@ -28,7 +28,7 @@ from rlselect.pipeline import load_pool
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
-GENERATED_DATA = {"arith"}  # pools generated in code: no path to substitute
+GENERATED_DATA = {"arith", "digits"}  # pools generated in code: no path to substitute
 
 
 _ARITH: dict[str, dict] = {}

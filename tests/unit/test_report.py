@@ -1,8 +1,9 @@
-"""Tables and figures from hand-made run records: means, stds, the paper column, cost, files."""
+"""Tables and figures from hand-made run records: means, 95% CI half-widths, the paper column, cost, files."""
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 
 import pytest
@@ -103,9 +104,15 @@ def unpad(md):
     )
 
 
+# t(0.975, n - 1), the two-sided 95% quantiles, by hand (tables of Student's t) for the seed counts used here
+T975 = {2: 12.706204736174707, 3: 4.302652729911275, 4: 3.182446305284263, 5: 2.7764451051977987}
+
+
 def pm(fracs):
+    """'mean ± h' in %, h = t(0.975, n - 1) * s / sqrt(n): the half-width of the 95% t-interval over seeds."""
     vals = [100 * a for a in fracs]
-    return f"{statistics.fmean(vals):.1f} ± {statistics.stdev(vals):.1f}"
+    half = T975[len(vals)] * statistics.stdev(vals) / math.sqrt(len(vals))
+    return f"{statistics.fmean(vals):.1f} ± {half:.1f}"
 
 
 @pytest.fixture
@@ -375,3 +382,19 @@ def test_single_seed_cells_say_n_1_and_demo_table():
     table, text = base_vs_trained(runs, "gsm8k")
     assert list(table.seeds) == [1, 2] and list(table.budget) == [100, 500]
     assert "15.0 (n = 1)" in text and pm([0.74 - 0.55, 0.76 - 0.55]) in text and "GRPO-trained" in text
+
+
+def test_cells_give_the_95_ci_half_width_n3_and_n5():
+    """h = t(0.975, n - 1) * s / sqrt(n), by hand: n = 3 [70, 72, 75] -> 4.3027 * 2.5166 / 1.7321 = 6.25;
+    n = 5 [10, 12, 14, 16, 18] -> 2.7764 * 3.1623 / 2.2361 = 3.93."""
+    runs = [record("random", 100, s, a) for s, a in enumerate([0.70, 0.72, 0.75])]
+    runs += [record("random", 500, s, a) for s, a in enumerate([0.10, 0.12, 0.14, 0.16, 0.18])]
+    md, tex = tables.budget_table(runs, "gsm8k")
+    row = next(line for line in unpad(md).splitlines() if line.startswith("| random"))
+    assert "| 3-5 | 72.3 ± 6.3 (paper 73.1) | 14.0 ± 3.9 (paper 75.1) |" in row
+    assert pm([0.70, 0.72, 0.75]) == "72.3 ± 6.3" and pm([0.10, 0.12, 0.14, 0.16, 0.18]) == "14.0 ± 3.9"
+    assert "mean ± 95% CI half-width (t-interval over seeds)" in md
+    assert r"mean $\pm$ 95\% CI half-width (t-interval over seeds)" in tex and "std" not in md + tex
+    assert "mean ± 95% CI half-width (t-interval over seeds)" in base_vs_trained(runs, "gsm8k")[1]
+    stats = tables.summarize(tables.frame(runs).assign(ref=None).groupby("budget"))
+    assert list(stats.half) == pytest.approx([6.2517, 3.9265], abs=1e-3)

@@ -18,9 +18,7 @@ log = logging.getLogger(__name__)
 TASKS_DIR = Path(__file__).parent / "tasks"
 
 # benchmark name (= rlselect.data loader name) -> lm-eval task name (tasks/rlselect_<name>.yaml)
-BENCHMARKS = {
-    name: f"rlselect_{name}" for name in ("arith", "digits", "gsm8k", "math500", "aime24", "aime25", "amc23")
-}
+BENCHMARKS = {name: f"rlselect_{name}" for name in ("arith", "digits", "gsm8k", "math500", "aime24", "aime25", "amc23")}
 # Generated in code: takes a seed (eval.arith_seed), never a data folder.
 GENERATED = {"arith", "digits"}
 

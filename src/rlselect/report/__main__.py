@@ -1,7 +1,7 @@
 """`python -m rlselect.report study=<name> [results_dir=<dir>]`: a study's tables and figures.
 
 Builds the base-vs-trained table (results/<study>/table.md, also printed), the paper-layout tables (tables.md,
-tables.tex) and figures (*.png) beside it. `study=all` (or just `all`) does this for every study folder under
+tables.tex; tables.md ends with the verdicts on the papers' claims, also printed) and figures (*.png) beside it. `study=all` (or just `all`) does this for every study folder under
 results_dir that holds a runs.jsonl.
 """
 
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     for d in dirs:
         files = build_study(d)
         print(files[0].read_text())  # the base-vs-trained table
+        claims = files[1].read_text()  # tables.md, whose last section holds the claims' verdicts
+        print(claims[claims.rfind("## Claims") :])
         print("\n".join(f"saved {f}" for f in files), file=sys.stderr)
     return 0
 

@@ -1,9 +1,14 @@
 """PNG figures from run records (matplotlib's Agg canvas, no pyplot state); each returns its path.
 
-accuracy_vs_budget: test accuracy vs N per method (mean ± std over seeds, paper numbers as crosses);
-reward_curves: GRPO training reward vs step from each run's train_summary.json;
+Every figure shows means over seeds with 95% t-intervals (bands or error bars; `ci.half_width`), says how many seeds
+in its title and keeps its legend outside the data area.
+
+accuracy_vs_budget: test accuracy vs N per method (CI bands, paper numbers as crosses, base and full-data lines);
+reward_curves: GRPO training reward vs step, one line per method with a band; the run records hold no per-step rewards,
+    so this reads each run's run_dir/train/final/train_summary.json and is drawn only where those files exist;
 corrupted_share_per_round: share of corrupted (on-target, low-utility) prompts per round (rounds schedule);
-corrupted_share_bars: the same share for static selections, one bar per method.
+corrupted_share_bars: the same share for static selections, one bar per method;
+both share figures draw the pool's own share (the regime parameter, `tables.pool_share`) as a horizontal line.
 """
 
 from __future__ import annotations
@@ -18,8 +23,34 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from rlselect.cache import atomic_write_bytes
-from rlselect.report import paper
-from rlselect.report.tables import SHARE_LABELS, frame, method_rank, paper_refs, plain_runs
+from rlselect.report import ci, paper
+from rlselect.report.tables import SHARE_LABELS, frame, method_rank, paper_refs, plain_runs, pool_share
+
+BAND = 0.15  # alpha of the CI bands
+
+
+def _ci_stats(groups) -> pd.DataFrame:
+    """mean, n and the 95% CI half-width `half` (0 where n < 2: nothing to draw) of each group."""
+    stats = groups.agg(["mean", "std", "count"]).rename(columns={"count": "n"})
+    half = [ci.half_width(s, int(n)) for s, n in zip(stats["std"], stats["n"])]
+    return stats.assign(half=pd.Series(half, index=stats.index).fillna(0.0))
+
+
+def seeds_text(counts) -> str:
+    """'n = 3 seeds', 'n = 2-3 seeds' (the seeds behind each point), 'n = 1 seed'."""
+    counts = sorted({int(c) for c in counts if c})
+    if not counts:
+        return "no seeds"
+    lo, hi = counts[0], counts[-1]
+    return f"n = {lo if lo == hi else f'{lo}-{hi}'} seed{'s' if hi > 1 else ''}"
+
+
+def _pool_line(ax: Axes, runs: list[dict], share: str) -> None:
+    """The pool's own share as a dashed horizontal line, labelled with the regime parameter."""
+    if pool := pool_share(runs, share):
+        ax.axhline(
+            100 * pool[0], color="black", linestyle="--", linewidth=1, label=f"pool: {100 * pool[0]:.0f}% ({pool[1]})"
+        )
 
 
 def _colors(methods) -> dict[str, str]:
@@ -32,32 +63,51 @@ def _axes(title: str, xlabel: str, ylabel: str) -> Axes:
     ax.set_title(title, fontsize=10)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
+    ax.set_axisbelow(True)
     return ax
 
 
 def _save(ax: Axes, path: str | Path, empty: str | None, legend: str | None = None) -> Path:
-    """Write the PNG, with the text `empty` in the middle where nothing was drawn, else a legend titled `legend`."""
+    """Write the PNG, with the text `empty` in the middle where nothing was drawn, else a legend titled `legend`
+    to the right of the axes (outside the data area)."""
     if empty:
         ax.text(0.5, 0.5, empty, ha="center", va="center", transform=ax.transAxes, color="gray")
-    elif legend:
-        ax.legend(fontsize=8, title=legend, title_fontsize=8)
+    elif legend is not None and ax.get_legend_handles_labels()[0]:
+        ax.legend(
+            fontsize=8,
+            title=legend or None,
+            title_fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+            frameon=False,
+        )
     buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    fig = ax.get_figure(root=True)
+    assert fig is not None  # every Axes here comes from _axes' Figure
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     atomic_write_bytes(path, buf.getvalue())
     return Path(path)
 
 
 def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Path:
+    """Accuracy vs budget N per method: the mean over seeds with its 95% CI band; base and full data as lines."""
     df = frame(plain_runs(runs), benchmark)
-    ax = _axes(f"{benchmark}: test accuracy vs budget", "budget N (prompts selected)", "accuracy (%)")
     sweep = df[(df.selector != "full") & (df.schedule == "static")]
     sweep = sweep.assign(ref=paper_refs(sweep, paper.LEARNALIGN_GSM8K)).astype({"ref": float})
-    stats = sweep.groupby(["selector", "budget"]).agg(mean=("acc", "mean"), std=("acc", "std"), ref=("ref", "first"))
+    stats = _ci_stats(sweep.groupby(["selector", "budget"]).acc)
+    refs = sweep.groupby(["selector", "budget"]).ref.first()
+    ax = _axes(
+        f"{benchmark}: test accuracy vs budget ({seeds_text(stats.n)})\nmean ± 95% CI (t-interval over seeds)",
+        "budget N (prompts selected)",
+        "accuracy (%)",
+    )
     colors = _colors(sweep.selector)
     for method, color in colors.items():
-        s = stats.loc[method].fillna({"std": 0.0})
-        ax.errorbar(s.index, s["mean"], yerr=s["std"], marker="o", capsize=3, color=color, label=method)
-        ax.scatter(s.index[s.ref.notna()], s.ref.dropna(), marker="x", color=color)
+        s, ref = stats.loc[method], refs.loc[method]
+        ax.plot(s.index, s["mean"], marker="o", color=color, label=method)
+        ax.fill_between(s.index, s["mean"] - s.half, s["mean"] + s.half, color=color, alpha=BAND, linewidth=0)
+        ax.scatter(ref.index[ref.notna()], ref.dropna(), marker="x", color=color)
     base = df.dropna(subset=["base"]).drop_duplicates("seed").base  # one base evaluation per seed
     if len(base):
         ax.axhline(base.mean(), color="black", linestyle="--", linewidth=1, label="base (no RL)")
@@ -68,7 +118,7 @@ def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Pa
         ax.set_xscale("log")
         ax.set_xticks(budgets, [str(b) for b in budgets])
         ax.minorticks_off()
-    legend = "mean ± std over seeds" + ("; x = paper" if stats.ref.notna().any() else "")
+    legend = "x = paper" if refs.notna().any() else ""
     return _save(ax, path, None if colors else "no budget sweep in these runs", legend)
 
 
@@ -84,47 +134,71 @@ def reward_history(run: dict) -> list[tuple[int, float]]:
 
 
 def reward_curves(runs: list[dict], path: str | Path) -> Path:
-    ax = _axes("GRPO training reward", "step", "mean reward")
+    """Training reward per step, one line per method (and budget, where they differ): mean over seeds, 95% CI band."""
     curves = [(r, h) for r in runs if (h := reward_history(r))]
     multi_budget = len({r["budget"] for r, _ in curves if r["selector"] != "full"}) > 1
-    lines = []
-    for r, hist in curves:
+    rows, ranks = [], {}
+    for rid, (r, hist) in enumerate(curves):
         name = paper.method_key(r["selector"], r.get("variant"))
         name = f"{name} N={r['budget']}" if multi_budget and r["selector"] != "full" else name
-        lines.append(((method_rank(r["selector"]), r["budget"], name, r.get("seed", 0)), name, hist))
-    colors, seen = _colors(name for _, name, _ in lines), set()
-    for _, name, hist in sorted(lines, key=lambda line: line[0]):
-        ax.plot(*zip(*hist), color=colors[name], alpha=0.8, linewidth=1, label=None if name in seen else name)
-        seen.add(name)
-    return _save(ax, path, None if curves else "no train_summary.json with rewards found", "one line per seed")
+        ranks[name] = (method_rank(r["selector"]), r["budget"], name)
+        rows += [(name, rid, step, reward) for step, reward in hist]
+    log = pd.DataFrame(rows, columns=["name", "rid", "step", "reward"])
+    stats = _ci_stats(log.groupby(["name", "step"]).reward)
+    ax = _axes(
+        f"GRPO training reward ({seeds_text(log.groupby('name').rid.nunique())})\nmean ± 95% CI over seeds",
+        "step",
+        "mean reward",
+    )
+    names = sorted(ranks, key=lambda name: ranks[name])
+    colors = {name: f"C{i % 10}" for i, name in enumerate(names)}
+    for name in names:
+        s = stats.loc[name]
+        ax.plot(s.index, s["mean"], color=colors[name], linewidth=1.2, label=name)
+        ax.fill_between(s.index, s["mean"] - s.half, s["mean"] + s.half, color=colors[name], alpha=BAND, linewidth=0)
+    return _save(ax, path, None if curves else "no train_summary.json with rewards found", "")
 
 
 def corrupted_share_per_round(runs: list[dict], path: str | Path, share: str = "corrupted_share") -> Path:
+    """The share per round (rounds schedule), one line per method with its 95% CI band; the pool's share as a line."""
     what = SHARE_LABELS[share]
-    ax = _axes(f"{what} share of the selected prompts per round", "round", f"{what} share (%)")
-    rows = [(r["selector"], rd) for r in plain_runs(runs) for rd in r.get("selection", {}).get("rounds") or []]
-    rows = [(s, int(rd["round"]), 100.0 * rd[share]) for s, rd in rows if rd.get(share) is not None]
+    per_round = [(r["selector"], rd) for r in plain_runs(runs) for rd in r.get("selection", {}).get("rounds") or []]
+    rows = [(s, int(rd["round"]), 100.0 * rd[share]) for s, rd in per_round if rd.get(share) is not None]
     rounds = pd.DataFrame(rows, columns=["selector", "round", "share"])
-    stats = rounds.groupby(["selector", "round"]).share.agg(["mean", "std"]).fillna({"std": 0.0})
+    stats = _ci_stats(rounds.groupby(["selector", "round"]).share)
+    ax = _axes(
+        f"{what} share of the selected prompts per round ({seeds_text(stats.n)})\nmean ± 95% CI over seeds",
+        "round",
+        f"{what} share (%)",
+    )
     for method, color in _colors(rounds.selector).items():
         s = stats.loc[method]
         ax.plot(s.index, s["mean"], marker=".", color=color, label=method)
-        ax.fill_between(s.index, s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.15)
+        ax.fill_between(s.index, s["mean"] - s.half, s["mean"] + s.half, color=color, alpha=BAND, linewidth=0)
     if len(rounds):
+        _pool_line(ax, runs, share)
         ax.set_ylim(0, 100)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return _save(ax, path, None if len(rounds) else "no rounds with this share in these runs", "mean ± std over seeds")
+    return _save(ax, path, None if len(rounds) else "no rounds with this share in these runs", "")
 
 
 def corrupted_share_bars(runs: list[dict], path: str | Path, share: str = "corrupted_share") -> Path:
+    """The share of each method's static selection: a bar per method (the mean, printed under its name) with 95% CI error
+    bars, and the pool's own share as a dashed line (what a selector that ignores the regime would pick)."""
     what = SHARE_LABELS[share]
-    ax = _axes(f"{what} share of the selected set (static selection)", "method", f"{what} share (%)")
     df = frame(plain_runs(runs)).drop_duplicates("rid")
-    stats = df[df.schedule == "static"].groupby("selector")[share].agg(["mean", "std"]).dropna(subset=["mean"])
+    stats = _ci_stats(df[df.schedule == "static"].groupby("selector")[share]).dropna(subset=["mean"])
     colors = _colors(stats.index)
-    stats = stats.fillna({"std": 0.0}).loc[list(colors)]
-    ax.bar(range(len(stats)), stats["mean"], yerr=stats["std"], capsize=4, color=list(colors.values()))
-    ax.set_xticks(range(len(stats)), list(stats.index), rotation=20, fontsize=8)
+    stats = stats.loc[list(colors)]
+    ax = _axes(
+        f"{what} share of the selected set, static selection ({seeds_text(stats.n)})\n"
+        "bars: mean, error bars: 95% CI (t-interval over seeds)",
+        "method",
+        f"{what} share (%)",
+    )
+    ax.bar(range(len(stats)), stats["mean"], yerr=stats.half, capsize=4, color=list(colors.values()))
+    ax.set_xticks(range(len(stats)), [f"{m}\n{v:.1f}%" for m, v in zip(stats.index, stats["mean"])], fontsize=8)
     if len(stats):
+        _pool_line(ax, runs, share)
         ax.set_ylim(0, 100)
-    return _save(ax, path, None if len(stats) else "no static selections with this share")
+    return _save(ax, path, None if len(stats) else "no static selections with this share", "")

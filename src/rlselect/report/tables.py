@@ -1,8 +1,9 @@
 """Paper-layout tables from run records; each builder returns (markdown, latex).
 
 One DataFrame of the records (`frame`: a row per run and benchmark) grouped into rows x columns (`grid`), written
-by `render`. Cells are "mean ± std" over seeds in % (sample std; one seed shows "x (n = 1)"), with the paper's
-number beside ours, "(paper 75.1)", where the run's setting matches a published table (`paper.PaperTable.applies`).
+by `render`. Cells are "mean ± h" over seeds in %, h the half-width of the 95% t-interval of the mean
+(t(0.975, n - 1) * s / sqrt(n), s the sample std; `ci.half_width`); one seed shows "x (n = 1)". The paper's number
+stands beside ours, "(paper 75.1)", where the run's setting matches a published table (`paper.PaperTable.applies`).
 Variant (ablation) runs appear only in the ablation table.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rlselect.report import paper
+from rlselect.report import ci, paper
 
 METHOD_ORDER = ["base", "full", "random", "ifd", "token_length", "limr", "learnalign", "learnalign_hidden"]
 METHOD_ORDER += ["accuracy_band", "acc_greedy", "pass_filter", "ppl_top", "grad_norm", "gradalign_align", "gradalign"]
@@ -18,6 +19,14 @@ BENCHMARK_ORDER = ["gsm8k", "math500", "amc23", "aime24", "aime25", "crux", "ari
 DASH, NAN = "—", float("nan")
 SHARES = ("corrupted_share", "on_target_share", "low_utility_share")
 SHARE_LABELS = {s: s.removesuffix("_share").replace("_", "-") for s in SHARES}  # 'low_utility_share' -> 'low-utility'
+# The regime parameter that sets the pool's own share (data/regimes.py, with apply_regime's defaults): noisy_reward
+# corrupts round(f * n) of n items and low_utility spoils round(f * n) (all flagged), so the pool's share is the
+# fraction up to rounding; imbalance keeps the target family at target_share of the pool, also up to rounding.
+POOL_SHARE = {
+    "corrupted_share": ("noisy_reward", "noisy_fraction", 0.5),
+    "on_target_share": ("imbalance", "target_share", 0.1),
+    "low_utility_share": ("low_utility", "low_utility_fraction", 0.5),
+}
 COLUMNS = ["rid", "run", "selector", "schedule", "budget", "seed", "method", "cost_s", "rollouts", "bench", "acc"]
 COLUMNS += ["base", *SHARES]  # accuracies and shares in %
 # Styler.format(escape="latex") escapes cells and headers, but neither the caption nor these symbols.
@@ -46,6 +55,14 @@ def plain_runs(runs: list[dict]) -> list[dict]:
 def budgets_of(runs: list[dict]) -> list[int]:
     """Budgets N of the static selections (in the rounds schedule the schedule sets the size)."""
     return sorted({r["budget"] for r in plain_runs(runs) if r["selector"] != "full" and r["schedule"] == "static"})
+
+
+def pool_share(runs: list[dict], share: str) -> tuple[float, str] | None:
+    """(the pool's own `share` as a fraction, the regime parameter that sets it) from the runs of the share's regime;
+    None without such runs or when they disagree."""
+    regime, key, default = POOL_SHARE[share]
+    values = {(r.get("regime_params") or {}).get(key, default) for r in runs if r.get("regime") == regime}
+    return (float(values.pop()), key) if len(values) == 1 else None
 
 
 def protocol(runs: list[dict], benchmark: str) -> str:
@@ -105,16 +122,21 @@ def paper_refs(df: pd.DataFrame, pt: paper.PaperTable, key: str = "budget") -> l
     return [pt.value(m, k) if pt.applies(r, m, b) else None for r, m, k, b in zip(df.run, df.method, df[key], df.bench)]
 
 
-def fmt_cell(mean: float, std: float, n: int, ref) -> str:
-    """'75.1 ± 0.4 (paper 75.1)'; one value shows '75.1 (n = 1)' (no std to show); no value gives a dash."""
+def fmt_cell(mean: float, half: float, n: int, ref) -> str:
+    """'75.1 ± 0.4 (paper 75.1)', ± the 95% CI half-width; one value shows '75.1 (n = 1)' (no interval); no value
+    gives a dash."""
     ref = "" if pd.isna(ref) else f" (paper {ref:.1f})" if isinstance(ref, float) else f" (paper {ref})"
-    return f"{mean:.1f} " + ("(n = 1)" if n == 1 else f"± {std:.1f}") + ref if n else DASH
+    return f"{mean:.1f} " + ("(n = 1)" if n == 1 else f"± {half:.1f}") + ref if n else DASH
 
 
 def summarize(groups, value: str = "acc") -> pd.DataFrame:
-    """mean, std, n of `value` per group and the group's first paper number `ref`, with the cell text."""
+    """mean, std, n, the 95% CI half-width `half` of `value` per group and the group's first paper number `ref`,
+    with the cell text."""
     stats = groups.agg(mean=(value, "mean"), std=(value, "std"), n=(value, "count"), ref=("ref", "first"))
-    return stats.assign(cell=[fmt_cell(*s) for s in stats.itertuples(index=False)])
+    stats = stats.assign(half=[ci.half_width(s, int(n)) for s, n in zip(stats["std"], stats["n"])])
+    return stats.assign(
+        cell=[fmt_cell(m, h, n, r) for m, h, n, r in zip(stats["mean"], stats.half, stats.n, stats.ref)]
+    )
 
 
 def grid(df: pd.DataFrame, cols: list[str], index="method", seed_cols: list | None = None, cost=False) -> pd.DataFrame:
@@ -156,7 +178,7 @@ def budget_table(runs: list[dict], benchmark: str) -> tuple[str, str]:
     df["col"] = ("N=" + df.budget.astype(str)).where(~df.selector.isin(["base", "full"]), cols[0])
     df["ref"] = paper_refs(df, paper.LEARNALIGN_GSM8K)
     caption = (
-        f"{benchmark} test accuracy (%, {protocol(runs, benchmark)}) by method and budget N: mean ± std over seeds; "
+        f"{benchmark} test accuracy (%, {protocol(runs, benchmark)}) by method and budget N: {ci.TEXT}; "
         "paper = the published number in the same setting; rollouts: mean per run of completions generated for "
         "selection (cached stages count ~0)"
     )
@@ -176,7 +198,7 @@ def benchmark_table(runs: list[dict]) -> tuple[str, str]:
     df["col"], df["ref"] = df.bench.map(heads), paper_refs(df, paper.LEARNALIGN_DAPO, key="bench")
     table = grid(df, list(heads.values()), seed_cols=list(heads.values())[: len(benches)], cost=True)
     caption = (
-        "Test accuracy (%) by method and benchmark, mean ± std over seeds; avg = per-seed mean over the columns; "
+        f"Test accuracy (%) by method and benchmark, {ci.TEXT}; avg = per-seed mean over the columns; "
         "rollouts: mean per run of completions generated for selection"
     )
     if table.map(lambda c: "(paper" in c).to_numpy().any():
@@ -202,7 +224,7 @@ def ablation_table(runs: list[dict], benchmark: str) -> tuple[str, str]:
     )
     caption = (
         f"Ablation: {benchmark} test accuracy (%, {protocol(runs, benchmark)}) by variant and budget N, "
-        f"mean ± std over seeds; paper = {pt.source}"
+        f"{ci.TEXT}; paper = {pt.source}"
     )
     return render(caption, grid(df, [f"N={b}" for b in budgets], index="variant"), f"ablation-{benchmark}")
 
@@ -224,7 +246,7 @@ def noisy_table(runs: list[dict], benchmark: str, share: str = "corrupted_share"
     only = f" on the {', '.join(families)} problems only" if families else ""
     caption = (
         f"Regime {regime}{setting}: {what} share of the selected prompts (rounds: mean over rounds) and "
-        f"final {benchmark} test accuracy{only} ({protocol(runs, benchmark)}), mean ± std over seeds"
+        f"final {benchmark} test accuracy{only} ({protocol(runs, benchmark)}), {ci.TEXT}"
     )
     if noisy and regime == "noisy_reward":
         caption += f"; paper = {paper.GRADALIGN_NOISY_SOURCE}"
@@ -232,7 +254,8 @@ def noisy_table(runs: list[dict], benchmark: str, share: str = "corrupted_share"
 
 
 def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str]:
-    """(table, markdown): mean ± std over seeds of the accuracy (%) before and after GRPO per selector, schedule, N."""
+    """(table, markdown): mean ± 95% CI half-width over seeds of the accuracy (%) before and after GRPO per selector,
+    schedule, N."""
     df = frame(runs, benchmark)
     # GRPO steps, not seconds: the table a fresh clone prints must equal the committed one
     df = df.assign(delta=df.acc - df.base, ref=None, steps=[r["cost"].get("train_steps") for r in df.run])
@@ -242,4 +265,4 @@ def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str
     table = table.reset_index()[["selector", "schedule", "budget", *table.columns]]
     proto = next((r["metrics"][benchmark].get("protocol") for r in runs if benchmark in r["metrics"]), "?")
     md = table.to_markdown(index=False, disable_numparse=True)
-    return table, f"{benchmark} test accuracy (%), {proto}, mean ± std over seeds\n\n{md}\n"
+    return table, f"{benchmark} test accuracy (%), {proto}, {ci.TEXT}\n\n{md}\n"

@@ -16,6 +16,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from rlselect import console
+from rlselect.distributed import world
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,13 @@ class TrainProgress(TrainerCallback):
 
 def steps_for_budget(n_prompts: int, args: dict, budget_mode: str, max_steps: int, epochs: float) -> int:
     """equal_steps: the same number of optimizer steps for every budget (reviewers' comparison);
-    equal_epochs: `epochs` passes over the selected prompts (the papers' protocol)."""
+    equal_epochs: `epochs` passes over the selected prompts (the papers' protocol). A step takes
+    per_device_train_batch_size x gradient_accumulation_steps completions from every process."""
     if budget_mode == "equal_steps":
         return int(max_steps)
     if budget_mode == "equal_epochs":
         completions_per_step = args.get("per_device_train_batch_size", 8) * args.get("gradient_accumulation_steps", 1)
+        completions_per_step *= world()[1]  # every process of a multi-process launch adds its batch
         prompts_per_step = completions_per_step / args.get("num_generations", 8)
         return max(1, math.ceil(epochs * n_prompts / prompts_per_step))
     raise ValueError(f"trainer.budget_mode={budget_mode!r}; available: equal_steps, equal_epochs")
@@ -147,8 +150,10 @@ def train_grpo(
         log.info("resuming training from %s", resume)
     t0 = time.time()
     trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(str(final))
-    tok.save_pretrained(str(final))
+    trainer.save_model(str(final))  # collective under ZeRO-3 / FSDP: every process calls it
+    main = trainer.is_world_process_zero()
+    if main:
+        tok.save_pretrained(str(final))
     summary = {
         "checkpoint": str(final),
         "steps": steps,
@@ -157,5 +162,6 @@ def train_grpo(
     }
     from rlselect.cache import atomic_write_json
 
-    atomic_write_json(final / "train_summary.json", summary)
+    if main:
+        atomic_write_json(final / "train_summary.json", summary)
     return summary

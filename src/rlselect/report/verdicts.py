@@ -1,0 +1,254 @@
+"""Verdicts on the papers' claims, computed from run records (never typed by hand).
+
+One function per claim; each takes one study's records (and the folder of premise diagnostics, results/testbed) and
+returns {claim, verdict, evidence, n_seeds}, verdict one of VERDICTS:
+
+- learnalign_beats_random: "LearnAlign beats random at small budgets". Plain static runs of a clean pool (regime
+  none) with learnalign and random at a budget below the pool size (the budget of the study's `full` runs; any
+  budget when there are none); the smallest such budget; accuracy on the study's main benchmark (the one named like
+  the runs' data, else the first in tables.BENCHMARK_ORDER). Reproduced when the 95% Welch interval of
+  mean(learnalign) - mean(random) lies above 0.
+- gradalign_avoids_corrupted: "GradAlign keeps the corrupted share far below acc_greedy's and random's". noisy_reward
+  runs, `selection.corrupted_share` (for rounds runs the record's mean over rounds). Reproduced when both intervals,
+  gradalign - acc_greedy and gradalign - random, lie below 0 (so gradalign's mean is below both).
+- gradalign_finds_target: "GradAlign finds the target family". imbalance runs, `selection.on_target_share`;
+  reproduced when the interval of gradalign - random lies above 0.
+- low_utility_avoided: "Low-utility items avoided". low_utility runs, `selection.low_utility_share`; reproduced when
+  the interval of gradalign - random, and of learnalign - random where learnalign ran, lies below 0.
+
+Each claim is checked in every setting (data, model, schedule, budget) whose records hold all the selectors it
+compares (variant runs are left out); it is reproduced when it holds in each of them, and the evidence gives the
+numbers of each: mean ± 95% CI half-width over seeds per selector (`ci.half_width`) and the difference's Welch
+interval (`ci.welch`), in %. Fewer than two seeds on a side give no interval, hence no "reproduced".
+
+The premise. GradAlign and LearnAlign rank prompts by how their policy gradients align, which means something only
+where prompts' gradients share directions; `python -m rlselect.diagnose` measures that per testbed and writes
+results/testbed/<testbed>.json with its `criteria` (cos_clean_clean >= 0.05, oracle_auc >= 0.8). The testbed of a
+run is its `data` name. The rule:
+  - no records for the claim                                  -> "no data";
+  - the claim holds                                           -> "reproduced", with a note when the premise fails;
+  - the claim does not hold and a criterion is not met        -> "premise fails";
+  - the claim does not hold otherwise (criteria met, or no diagnostics) -> "not reproduced".
+The evidence always carries the numbers and, where results/testbed/<data>.json exists, which criteria failed
+("premise fails (results/testbed/arith.json: cos_clean_clean 0.0009 < 0.05, oracle_auc 0.494 < 0.8)"), and says
+when the diagnostics were measured in another regime or with another model than the runs'.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from rlselect.report import ci
+from rlselect.report.tables import BENCHMARK_ORDER, benchmarks_of, fmt_cell, method_rank, plain_runs, pool_share
+
+VERDICTS = ("reproduced", "not reproduced", "premise fails", "no data")
+Check = tuple[str, bool, str, int]  # (setting label, the claim holds there, evidence, fewest seeds compared)
+
+
+def _setting(run: dict) -> tuple:
+    return (run.get("data"), run.get("model"), run["schedule"], run["budget"])
+
+
+def _label(key: tuple, keys: list[tuple]) -> str:
+    """'static N=64', with the data and model where the settings differ in them."""
+    data, model, schedule, budget = key
+    extra = [str(v) for i, v in enumerate((data, model)) if len({k[i] for k in keys}) > 1]
+    return " ".join([*extra, f"{schedule} N={budget}"])
+
+
+def _by_setting(runs: list[dict]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault(_setting(r), []).append(r)
+    return dict(sorted(groups.items(), key=lambda kv: tuple(str(v) for v in kv[0][:3]) + (kv[0][3],)))
+
+
+def _values(runs: list[dict], selector: str, get: Callable[[dict], float | None]) -> list[float]:
+    """`get` of each of `selector`'s runs (one per seed), in %; runs without the value are left out."""
+    return [100.0 * v for r in runs if r["selector"] == selector and (v := get(r)) is not None]
+
+
+def _cell(values: list[float]) -> str:
+    mean, std = ci.mean_std(values)
+    return fmt_cell(mean, ci.half_width(std, len(values)), len(values), None)
+
+
+def _compare(
+    runs: list[dict], ours: list[str], other: list[str], get, what: str, above: bool, pool: str = ""
+) -> tuple[bool, str, int] | None:
+    """Each of `ours` against each of `other`: holds when every difference interval lies above 0 (`above`) or below.
+    None when a selector has no values."""
+    vals = {s: _values(runs, s, get) for s in dict.fromkeys([*ours, *other])}
+    if not all(vals.values()):
+        return None
+    cells = ", ".join(f"{s} {_cell(v)}" for s, v in vals.items())
+    parts, holds = [f"{what} {cells}{pool}"], True
+    for a in ours:
+        for b in other:
+            iv = ci.welch(vals[a], vals[b])
+            holds &= iv.above_zero if above else iv.below_zero
+            parts.append(f"{a} - {b}: {iv.text()}")
+    return holds, "; ".join(parts), min(len(v) for v in vals.values())
+
+
+def premise(runs: list[dict], testbed_dir: str | Path | None) -> tuple[bool | None, str]:
+    """(True when a criterion of the runs' testbed is not met, None without diagnostics, the text for the evidence)."""
+    if testbed_dir is None:
+        return None, ""
+    testbed_dir = Path(testbed_dir)
+    fails, texts = None, []
+    for data in sorted({str(r.get("data")) for r in runs}):
+        shown = Path(testbed_dir.parent.name, testbed_dir.name, f"{data}.json").as_posix()
+        path = testbed_dir / f"{data}.json"
+        if not path.exists():
+            texts.append(f"premise not measured (no {shown})")
+            continue
+        result = json.loads(path.read_text())
+        failed = []
+        for name, met in (result.get("criteria") or {}).items():
+            if met is False:
+                key, _, threshold = name.partition(" >= ")
+                value = result.get(key)
+                failed.append(f"{key} {value:.4f} < {threshold}" if isinstance(value, (int, float)) else name)
+        other = [
+            f"{k} {result[k]}"
+            for k in ("regime", "model")
+            if result.get(k) is not None and {str(r.get(k)) for r in runs} != {str(result[k])}
+        ]
+        where = f" (measured with {', '.join(other)})" if other else ""
+        if failed:
+            fails = True
+            texts.append(f"premise fails ({shown}: {', '.join(failed)}){where}")
+        else:
+            fails = fails or (False if result.get("criteria") else None)
+            texts.append(f"premise met ({shown}){where}" if result.get("criteria") else f"no criteria in {shown}")
+    return fails, "; ".join(texts)
+
+
+def _verdict(claim: str, runs: list[dict], checks: list[Check], testbed_dir, missing: str) -> dict:
+    if not checks:
+        return {"claim": claim, "verdict": "no data", "evidence": missing, "n_seeds": 0}
+    holds = all(c[1] for c in checks)
+    fails, premise_text = premise(runs, testbed_dir)
+    verdict = "reproduced" if holds else "premise fails" if fails else "not reproduced"
+    evidence = " — ".join(f"{label}: {text}" for label, _, text, _ in checks)
+    if premise_text:
+        evidence += f" — {'note: ' if holds and fails else ''}{premise_text}"
+    return {"claim": claim, "verdict": verdict, "evidence": evidence, "n_seeds": min(c[3] for c in checks)}
+
+
+def _share_claim(
+    claim: str, runs: list[dict], testbed_dir, regime: str, share: str, ours: list[str], other: list[str], above: bool
+) -> dict:
+    runs = [r for r in plain_runs(runs) if r.get("regime") == regime]
+    groups, checks = _by_setting(runs), []
+    pool = pool_share(runs, share)
+    pool_text = f" (pool's own share {100 * pool[0]:.0f} = {pool[1]})" if pool else ""
+    what = f"{share.removesuffix('_share').replace('_', '-')} share (%):"
+    for key, rs in groups.items():
+        present = {r["selector"] for r in rs}
+        mine = [s for s in ours if s in present or s == ours[0]]  # the first selector is required, others optional
+        if out := _compare(rs, mine, other, lambda r: (r.get("selection") or {}).get(share), what, above, pool_text):
+            checks.append((_label(key, list(groups)), *out))
+    need = ", ".join([ours[0], *other])
+    missing = f"no {regime} runs with {need} and a {share}" if runs else f"no {regime} runs"
+    return _verdict(claim, runs, checks, testbed_dir, missing)
+
+
+def main_benchmark(runs: list[dict]) -> str | None:
+    """The benchmark named like the runs' data (gsm8k for a GSM8K pool), else the first in BENCHMARK_ORDER."""
+    benches = benchmarks_of(runs)
+    named = [b for b in benches if b in {r.get("data") for r in runs}]
+    ordered = named or sorted(benches, key=lambda b: method_rank(b, BENCHMARK_ORDER))
+    return ordered[0] if ordered else None
+
+
+def _accuracy(bench: str) -> Callable[[dict], float | None]:
+    return lambda r: (r["metrics"].get(bench) or {}).get("accuracy")
+
+
+def learnalign_beats_random(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
+    claim = "LearnAlign beats random at small budgets"
+    clean = [r for r in plain_runs(runs) if r.get("regime") in (None, "none")]
+    pools = list(dict.fromkeys((r.get("data"), r.get("model")) for r in clean))
+    checks: list[Check] = []
+    for data, model in pools:
+        rs = [r for r in clean if (r.get("data"), r.get("model")) == (data, model)]
+        bench = main_benchmark(rs)
+        pool = max((r["budget"] for r in rs if r["selector"] == "full"), default=None)
+        static = [r for r in rs if r["schedule"] == "static" and (pool is None or r["budget"] < pool)]
+        common = {r["budget"] for r in static if r["selector"] == "learnalign"}
+        common &= {r["budget"] for r in static if r["selector"] == "random"}
+        if not common or bench is None:
+            continue
+        budget = min(common)
+        at = [r for r in static if r["budget"] == budget]
+        if out := _compare(at, ["learnalign"], ["random"], _accuracy(bench), f"{bench} accuracy (%):", above=True):
+            label = f"{data} {model} " if len(pools) > 1 else ""
+            label += f"static N={budget}, the smallest budget" + (f" (pool {pool})" if pool else "")
+            checks.append((label, *out))
+    missing = "no clean-pool static runs of learnalign and random at a common budget below the pool size"
+    return _verdict(claim, clean, checks, testbed_dir, missing)
+
+
+def gradalign_avoids_corrupted(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
+    claim = "GradAlign keeps the corrupted share far below acc_greedy's and random's"
+    return _share_claim(
+        claim, runs, testbed_dir, "noisy_reward", "corrupted_share", ["gradalign"], ["acc_greedy", "random"], False
+    )
+
+
+def gradalign_finds_target(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
+    claim = "GradAlign finds the target family"
+    return _share_claim(claim, runs, testbed_dir, "imbalance", "on_target_share", ["gradalign"], ["random"], True)
+
+
+def low_utility_avoided(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
+    claim = "Low-utility items avoided"
+    return _share_claim(
+        claim, runs, testbed_dir, "low_utility", "low_utility_share", ["gradalign", "learnalign"], ["random"], False
+    )
+
+
+CLAIMS = (learnalign_beats_random, gradalign_avoids_corrupted, gradalign_finds_target, low_utility_avoided)
+
+
+def verdicts(runs: list[dict], testbed_dir: str | Path | None = None) -> list[dict]:
+    """Every claim's verdict on one study's runs."""
+    return [claim(runs, testbed_dir) for claim in CLAIMS]
+
+
+def verdict_line(v: dict, study: str | None = None) -> str:
+    tag = f" [{study}]" if study else ""
+    seeds = f" (n = {v['n_seeds']} seed{'s' * (v['n_seeds'] != 1)})" if v["n_seeds"] else ""
+    return f"- **{v['claim']}**{tag}: {v['verdict']}{seeds}. {v['evidence']}"
+
+
+def verdicts_markdown(runs: list[dict], testbed_dir: str | Path | None = None, all_claims: bool = False) -> str:
+    """One line per claim the runs test (all four with `all_claims`), per study when the runs span several (their
+    `study` field), e.g. for the README: verdicts_markdown(runs of every study, "results/testbed")."""
+    by_study: dict[str | None, list[dict]] = {}
+    for r in runs:
+        by_study.setdefault(r.get("study"), []).append(r)
+    lines = []
+    for study, rs in by_study.items():
+        for v in verdicts(rs, testbed_dir):
+            if all_claims or v["verdict"] != "no data":
+                lines.append(verdict_line(v, study if len(by_study) > 1 else None))
+    return "\n".join(lines or ["- No claim of the papers is tested by these runs."]) + "\n"
+
+
+RULE = (
+    "Computed from runs.jsonl by `rlselect.report.verdicts`: reproduced when the 95% Welch t-interval over seeds "
+    "of the difference of means lies on the claimed side of 0 in every setting tested; cells are mean ± 95% CI "
+    'half-width (t-interval over seeds), in %. "premise fails": not reproduced and the testbed\'s premise '
+    "diagnostics (results/testbed/<data>.json, `python -m rlselect.diagnose`) miss a criterion; a reproduced claim "
+    "stays reproduced, with a note."
+)
+
+
+def claims_section(runs: list[dict], testbed_dir: str | Path | None = None) -> str:
+    """The "Claims" section of a study's tables.md."""
+    return f"## Claims\n\n{RULE}\n\n{verdicts_markdown(runs, testbed_dir)}"
