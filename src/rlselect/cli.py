@@ -30,6 +30,11 @@ def _conf_dir() -> str:
 CONF_DIR = _conf_dir()
 # `${tag:${variant}}` in run-dir names: "" for no variant, "-<name>" for an ablation.
 OmegaConf.register_new_resolver("tag", lambda v: f"-{v}" if v else "", replace=True)
+# `b${run_budget:...}` in run-dir names: selector=full trains on the whole pool, so its directory is
+# named by the pool (data.pool_size, or "all"), not by the unused `budget`.
+OmegaConf.register_new_resolver(
+    "run_budget", lambda selector, budget, pool: (pool or "all") if selector == "full" else budget, replace=True
+)
 
 
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base="1.3")

@@ -170,7 +170,7 @@ def validate(cfg: DictConfig) -> Prepared:
 def prepare(cfg: DictConfig) -> Prepared:
     """Validate, then resolve the model and roll out the pool at it (cached, shared by a sweep)."""
     from rlselect.models import load_options, resolve_model_path
-    from rlselect.rollouts.stage import rollout_stage
+    from rlselect.rollouts.stage import rollout_compute_seconds, rollout_stage
 
     ctx = validate(cfg)
     t = time.time()
@@ -183,9 +183,22 @@ def prepare(cfg: DictConfig) -> Prepared:
         "rollouts", rollout_stage, ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load
     )
     ctx.stats = item_stats(ctx.rows)
-    ctx.cost["rollouts_generated"] = sum(len(r["completions"]) for r in ctx.rows)
-    ctx.cost["seconds"]["rollouts"] = round(time.time() - t, 2)
+    # Charged to the selectors that read the rollouts (the others get them only for the record's
+    # success-rate summary), at the stage's compute cost even when this run found it cached.
+    wall = round(time.time() - t, 2)
+    used = uses_rollouts(ctx.selector, ctx.params)
+    computed = rollout_compute_seconds(
+        ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load
+    )
+    ctx.cost["rollouts_generated"] = sum(len(r["completions"]) for r in ctx.rows) if used else 0
+    ctx.cost["seconds"]["rollouts"] = (computed if computed is not None else wall) if used else 0.0
+    ctx.cost["seconds"]["rollouts_wall"] = wall
     return ctx
+
+
+def uses_rollouts(selector, params: dict) -> bool:
+    """Whether the selector reads the pool's rollouts (directly, or through gradient features)."""
+    return bool(selector.needs & {"rollouts", "features", "val_features"}) or params.get("source") == "rollouts"
 
 
 def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list[str], dict]:

@@ -27,7 +27,9 @@ def test_pipeline_runs_end_to_end_and_records_the_run(tmp_path, compose_cfg):
     assert "corrupted_share" not in record["selection"]  # no ground truth without a regime
     diag = record["selection"]["diagnostics"]
     assert 0.0 <= diag["zero_variance_share"] <= 1.0 and "ranking_auc" not in diag
-    assert record["cost"]["rollouts_generated"] == 16 * 8
+    # random does not read the rollouts (they only feed the record's summary): not charged to it
+    assert record["cost"]["rollouts_generated"] == 0 and record["cost"]["seconds"]["rollouts"] == 0.0
+    assert record["cost"]["seconds"]["rollouts_wall"] >= 0.0
     lines = (tmp_path / "results" / "t" / "runs.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["seed"] == 3
     # the trained model and the selection are on disk

@@ -33,3 +33,14 @@ def test_isolation_setting():
     assert should_isolate(True) and not should_isolate(False)
     with pytest.raises(ValueError, match="isolate_stages='sometimes'"):
         should_isolate("sometimes")
+
+
+def test_rollouts_are_charged_to_the_selectors_that_read_them():
+    from rlselect.pipeline import uses_rollouts
+    from rlselect.selectors import get_selector
+
+    charged = {n for n in ("random", "full", "ifd", "limr", "accuracy_band", "gradalign", "grad_norm", "learnalign")}
+    got = {n for n in charged if uses_rollouts(get_selector(n), {})}
+    assert got == {"accuracy_band", "gradalign", "grad_norm", "learnalign"}
+    assert uses_rollouts(get_selector("token_length"), {"source": "rollouts"})
+    assert not uses_rollouts(get_selector("token_length"), {"source": "reference"})

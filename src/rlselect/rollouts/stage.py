@@ -32,11 +32,7 @@ def rollout_stage(
     """
     ids = [r["id"] for r in records]
     load = dict(load or {})
-    # The dtype changes the samples; the device does not enter (same weights, same sampler seed).
-    key = stage_key(
-        "rollouts-v4", model_fingerprint(model_path), records_key(records), cfg, load.get("dtype", "float32")
-    )
-    root = Path(cache_root) / "rollouts" / key
+    root = _root(model_path, records, cfg, cache_root, load)
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(ids), "cfg": cfg})
     shard_size = int(cfg.get("shard_size", 128))
@@ -72,7 +68,24 @@ def rollout_stage(
             time.time() - t0,
         )
     (root / "done").touch()
+    if todo:  # what computing the stage cost, for the runs that later read it from the cache
+        prev = read_json(root / "cost.json") if (root / "cost.json").exists() else {"seconds": 0.0}
+        atomic_write_json(root / "cost.json", {"seconds": round(prev["seconds"] + time.time() - t0, 2)})
     return rows
+
+
+def rollout_compute_seconds(model_path, records, cfg, cache_root, *, load=None) -> float | None:
+    """Seconds the cached stage took to compute (summed over resumes); None if it was never recorded."""
+    path = _root(model_path, records, cfg, cache_root, dict(load or {})) / "cost.json"
+    return read_json(path)["seconds"] if path.exists() else None
+
+
+def _root(model_path, records, cfg, cache_root, load: dict) -> Path:
+    # The dtype changes the samples; the device does not enter (same weights, same sampler seed).
+    key = stage_key(
+        "rollouts-v4", model_fingerprint(model_path), records_key(records), cfg, load.get("dtype", "float32")
+    )
+    return Path(cache_root) / "rollouts" / key
 
 
 def _sampler(model_path, model, tokenizer, cfg, load):
