@@ -309,6 +309,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
             cost["seconds"]["selection"],
         )
         logger.log({f"selection/{k}": v for k, v in selection.items() if v is not None})
+        if cfg.get("selection_only", False):  # a selection study: what each selector picks, no GRPO
+            cost["seconds"]["total"] = round(time.time() - t_start, 2)
+            return finish(cfg, ctx, run_dir, logger, selection, {}, {}, selection_only=True)
         by_id = {r["id"]: r for r in ctx.pool}
         t = time.time()
         trained = ctx.stages.run_parallel(
@@ -345,33 +348,40 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     cost["seconds"]["eval_base"] = round(time.time() - t, 2)
     t = time.time()
     after = ctx.stages.run("eval_trained", evaluate_stage, trained["checkpoint"], eval_cfg, run_dir / "eval_trained")
-    cost["stage_pids"] = dict(ctx.stages.pids)
     cost["seconds"]["eval_trained"] = round(time.time() - t, 2)
     cost["seconds"]["total"] = round(time.time() - t_start, 2)
 
+    return finish(cfg, ctx, run_dir, logger, selection, _metrics(after), _metrics(base))
+
+
+def finish(cfg, ctx: Prepared, run_dir: Path, logger, selection, metrics, base_metrics, selection_only=False) -> dict:
+    """The run's record: result.json, a line in results/<study>/runs.jsonl, the logger's summary."""
+    ctx.cost["stage_pids"] = dict(ctx.stages.pids)
     record = {
         "study": cfg.study,
         "selector": cfg.selector.name,
         "schedule": ctx.schedule,
         "budget": ctx.budget,
-        "seed": seed,
+        "seed": int(cfg.seed),
         "variant": cfg.get("variant") or None,
         "model": _plain(cfg.model).get("name"),
         "data": ctx.data_cfg["name"],
         "regime": ctx.regime,
         "regime_params": dict(ctx.data_cfg.get("regime_params") or {}),
-        "metrics": _metrics(after),
-        "base_metrics": _metrics(base),
+        "metrics": metrics,
+        "base_metrics": base_metrics,
         "selection": selection,
-        "cost": cost,
+        "cost": ctx.cost,
         "evaluator": "lm-evaluation-harness",
         "run_dir": str(run_dir),
         "host": platform.node(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    logger.log({f"eval/{b}/accuracy": m["accuracy"] for b, m in record["metrics"].items()})
+    if selection_only:
+        record["selection_only"] = True
+    logger.log({f"eval/{b}/accuracy": m["accuracy"] for b, m in metrics.items()})
     logger.finish(summary={"result": record})
-    atomic_write_json(result_path, record)
+    atomic_write_json(run_dir / "result.json", record)
     (run_dir / "failed.json").unlink(missing_ok=True)  # an earlier failure of this run is retried and done
     append_jsonl(Path(cfg.results_dir) / str(cfg.study) / "runs.jsonl", record)
     log.info("%s", run_summary(record, run_dir.name))

@@ -165,7 +165,7 @@ def run_one(preset: str, selector: str, work: Path, local: dict[str, str], share
     t0 = time.time()
     try:
         record = run(cfg, work / "runs" / preset / selector)
-        row.update(ok=True, stages=list(record["cost"]["stage_pids"]), train_steps=record["cost"]["train_steps"])
+        row.update(ok=True, stages=list(record["cost"]["stage_pids"]), train_steps=record["cost"].get("train_steps"))
     except Exception as exc:  # recorded; the other presets still run
         log.exception("smoke %s / %s failed", preset, selector)
         row.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])

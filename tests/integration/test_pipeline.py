@@ -105,3 +105,13 @@ def test_validation_set_without_learnable_items_is_refused():
 
     with pytest.raises(ValueError, match="validation set has no learnable items: all 3 validation groups"):
         compute_validation_gradient(None, Tok(), val, rows, {})
+
+
+def test_selection_only_runs_record_the_selection_without_training(tmp_path, compose_cfg):
+    from rlselect.pipeline import run
+
+    cfg = compose_cfg("selector=accuracy_band", "selection_only=true")
+    record = run(cfg, tmp_path / "run")
+    assert record["selection_only"] and record["metrics"] == {} and record["selection"]["n"] == 4
+    assert "train" not in record["cost"]["stage_pids"] and not (tmp_path / "run" / "train").exists()
+    assert len(json.loads((tmp_path / "run" / "selection.json").read_text())["ids"]) == 4

@@ -11,10 +11,11 @@ from rlselect.cache import stage_key
 from rlselect.data import load_records
 from rlselect.data.digits import (
     BOX_PROB,
+    LEVEL_STEPS,
     boxed_completion,
-    columns,
     generate_digits,
     plain_completion,
+    running_total,
     sft_completion,
     uses_box,
 )
@@ -23,7 +24,8 @@ from rlselect.models.warm_start import DEFAULTS, completion_renderer
 from rlselect.rewards.verifier import math_reward
 
 SIZES = {"train": 300, "validation": 40, "test": 60, "sft": 400}
-_QUESTION = re.compile(r"has (\d+) \w+ and (gets|gives) (\d+) (?:more|away)\.")
+_QUESTION = re.compile(r"has (\d) \w+, then (.*)\. How many now\?$")
+_STEP = re.compile(r"(\d+)([+-])(\d)=(\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -31,27 +33,27 @@ def splits():
     return generate_digits(seed=0, sizes=SIZES)
 
 
-def _operands(question: str) -> tuple[int, int, str]:
+def _story(question: str) -> tuple[int, list[int]]:
+    """(starting count, signed steps) read back from the question text."""
     m = _QUESTION.search(question)
     assert m, question
-    return int(m.group(1)), int(m.group(3)), "add" if m.group(2) == "gets" else "sub"
+    steps = [int(d) if verb == "gets" else -int(d) for verb, d in (x.split(" ") for x in m.group(2).split(", "))]
+    return int(m.group(1)), steps
 
 
-def _replay(worked: str) -> int:
-    """The answer a reader computes from the scratchpad alone (each column checked on the way)."""
-    digits, carry = [], 0
-    for col in worked.split(" "):
-        m = re.fullmatch(r"(\d)([+-])(\d)\2([01])=([01])(\d)", col)
-        assert m, col
-        x, op, y, c, out, d = int(m[1]), m[2], int(m[3]), int(m[4]), int(m[5]), int(m[6])
-        assert c == carry
-        value = x + y + c if op == "+" else x - y - c
-        assert value == (10 * out + d if op == "+" else d - 10 * out)
-        digits.append(d)
-        carry = out
-    if worked[1] == "+" and carry:
-        digits.append(carry)
-    return int("".join(map(str, reversed(digits))))
+def _replay(worked: str, start: int, steps: list[int]) -> int:
+    """The answer a reader computes from the scratchpad alone, each step checked against the story."""
+    total = start
+    parts = worked.split(" ")
+    assert len(parts) == len(steps)
+    for part, d in zip(parts, steps):
+        m = _STEP.fullmatch(part)
+        assert m, part
+        t, op, x, u = int(m[1]), m[2], int(m[3]), int(m[4])
+        assert t == total and (x if op == "+" else -x) == d
+        assert u == (t + x if op == "+" else t - x) >= 0
+        total = u
+    return total
 
 
 def test_splits_are_disjoint_and_sized(splits):
@@ -73,25 +75,25 @@ def test_seeded(splits):
 def test_answers_and_scratchpads_are_correct(splits):
     for split in splits.values():
         for r in split:
-            a, b, family = _operands(r["question"])
-            assert r["meta"]["family"] == family
-            assert len(str(a)) == r["meta"]["level"] + 1 and len(str(b)) == r["meta"]["level"] + 1
-            assert int(r["answer"]) == (a + b if family == "add" else a - b) >= 0
+            start, steps = _story(r["question"])
+            assert len(steps) == LEVEL_STEPS[r["meta"]["level"]]
+            assert r["meta"]["family"] == "mix" or all(d > 0 for d in steps)
+            assert int(r["answer"]) == start + sum(steps)
             worked, gold = r["meta"]["solution"].split("\n#### ")
-            assert gold == r["answer"] and _replay(worked) == int(r["answer"])
+            assert gold == r["answer"] and _replay(worked, start, steps) == int(r["answer"])
 
 
 def test_both_families_and_all_levels_occur(splits):
     seen = {(r["meta"]["family"], r["meta"]["level"]) for r in splits["train"]}
-    assert seen == {(f, lv) for f in ("add", "sub") for lv in (1, 2, 3)}
+    assert seen == {(f, lv) for f in ("add", "mix") for lv in (1, 2, 3)}
+    assert any(d < 0 for r in splits["train"] for d in _story(r["question"])[1])
 
 
-def test_columns_examples():
-    assert columns(347, 285, "+") == (["7+5+0=12", "4+8+1=13", "3+2+1=06"], 632)
-    assert columns(632, 285, "-") == (["2-5-0=17", "3-8-1=14", "6-2-1=03"], 347)
-    assert columns(99, 1, "+")[1] == 100 and columns(100, 99, "-")[1] == 1
+def test_running_total_examples():
+    assert running_total(7, [5, -3]) == ("7+5=12 12-3=9", 9)
+    assert running_total(2, [7, -9, 1]) == ("2+7=9 9-9=0 0+1=1", 1)
     with pytest.raises(ValueError):
-        columns(1, 2, "-")
+        running_total(1, [-2])
 
 
 def test_scratchpad_verifies_only_in_the_boxed_format(splits):
@@ -160,5 +162,5 @@ def test_digits_is_an_offline_benchmark():
 
     assert task_name("digits") == "rlselect_digits" and "digits" in GENERATED
     assert (TASKS_DIR / "rlselect_digits.yaml").exists()
-    recs = load_benchmark("digits", "test", arith_seed=0, family="sub")
-    assert recs and all(r["meta"]["family"] == "sub" for r in recs)
+    recs = load_benchmark("digits", "test", arith_seed=0, family="mix")
+    assert recs and all(r["meta"]["family"] == "mix" for r in recs)

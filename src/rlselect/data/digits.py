@@ -1,22 +1,25 @@
-"""`digits`: multi-digit addition and subtraction word problems, worked column by column.
+"""`digits`: running-total word problems over single digits, worked step by step.
 
 The second embedded testbed (the first is `arith`). It is built so that what RL learns on one prompt
-transfers to the others, as in LLM RL, and gradient alignment can mean something (docs: the issue
-"A testbed where gradient alignment means something"; the diagnostic that chose it:
-results/testbed/digits.md, the search: experiments/testbed_search.md):
+transfers to the others, as in LLM RL, and gradient alignment can mean something (issue "A testbed
+where gradient alignment means something"; the diagnostic that chose it: results/testbed/digits.md;
+the search, failed designs included: experiments/testbed_search.md):
 
-- one shared procedure: every solution is the same short scratchpad, one column per digit from
-  the right, "d1+d2+c=CD" (add: carry C, digit D) or "d1-d2-b=BD" (sub: borrow B, digit D), then
-  the final answer; a model learns the procedure, not a table of facts;
-- word-problem templates reused with new numbers ("Ann has 347 coins and gets 285 more. ...");
+- one shared procedure: every solution is the same short scratchpad, one "t+d=u" (or "t-d=u") per
+  step of the story, carrying the running total t forward, then the final answer; the steps' facts
+  recur across prompts ("12+3=15" is a step of many problems), so learning one prompt's steps
+  helps others;
+- one word-problem template reused with new numbers ("Ann has 7 pens, then gets 5, gives 3. How
+  many now?");
 - an answer format the warm start follows only part of the time: `sft_completion` ends a warm-start
   example with "\\boxed{N}" (what the verifier reads) with probability BOX_PROB[level], else with
   "so N." (no final answer the verifier accepts). Every clean prompt's reward then pushes toward
   the same format behaviour, a direction shared by all prompts.
 
-Families add and sub; level L = operands of L + 1 digits (2, 3, 4). One seeded generator draws a pool
-of distinct problems and cuts it into train / validation / test / sft, so the splits never overlap
-and are the same on every machine for the same seed.
+Families add (every step gets more) and mix (steps get or give away; the count never goes below 0);
+level L = L + 1 steps after the starting count (2, 3, 4). One seeded generator draws a pool of
+distinct problems and cuts it into train / validation / test / sft, so the splits never overlap and
+are the same on every machine for the same seed.
 """
 
 from __future__ import annotations
@@ -28,51 +31,40 @@ from rlselect.data.schema import DataError, make_record
 
 NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
 ITEMS = ["apples", "pens", "cups", "books", "coins", "eggs"]
-FAMILIES = ("add", "sub")
-LEVEL_DIGITS = {1: 2, 2: 3, 3: 4}  # digits per operand
+FAMILIES = ("add", "mix")  # add: every step gets more; mix: steps get or give away
+LEVEL_STEPS = {1: 2, 2: 3, 3: 4}  # steps after the starting count
 # Warm-start answer format: P(the SFT example ends in \boxed{N}) per level; else "so N.".
-BOX_PROB = {1: 0.5, 2: 0.5, 3: 0.5}
+BOX_PROB = {1: 0.6, 2: 0.55, 3: 0.45}
 DEFAULT_SIZES = {"train": 2000, "validation": 200, "test": 300, "sft": 20000}
 DIGITS_INSTRUCTION = "Answer in \\boxed{}."
 
 
-def columns(a: int, b: int, op: str) -> tuple[list[str], int]:
-    """The scratchpad columns of a op b (right to left) and the result. add: "d1+d2+c=CD" with C the
-    carry out and D the digit; sub (a >= b): "d1-d2-b=BD" with B the borrow out and D the digit."""
-    if op not in ("+", "-") or a < 0 or b < 0 or (op == "-" and a < b):
-        raise ValueError(f"columns({a}, {b}, {op!r}): need non-negative operands, a >= b for '-'")
-    width = max(len(str(a)), len(str(b)))
-    da, db = str(a).zfill(width)[::-1], str(b).zfill(width)[::-1]
-    cols, digits, c = [], [], 0
-    for x, y in zip(da, db):
-        v = int(x) + int(y) + c if op == "+" else int(x) - int(y) - c
-        out, d = (v // 10, v % 10) if op == "+" else (int(v < 0), v % 10)
-        cols.append(f"{x}{op}{y}{op}{c}={out}{d}")
-        digits.append(str(d))
-        c = out
-    if op == "+" and c:
-        digits.append(str(c))
-    return cols, int("".join(reversed(digits)))
-
-
-def worked_solution(a: int, b: int, family: str) -> tuple[str, int]:
-    """(scratchpad, answer) for one problem, e.g. ("7+5+0=12 4+8+1=13 3+2+1=06", 632)."""
-    cols, ans = columns(a, b, "+" if family == "add" else "-")
-    return " ".join(cols), ans
+def running_total(start: int, steps: list[int]) -> tuple[str, int]:
+    """(scratchpad, answer): one "t+d=u" / "t-d=u" per step, e.g. (7, [5, -3]) -> ("7+5=12 12-3=9", 9)."""
+    total, parts = start, []
+    for d in steps:
+        new = total + d
+        if new < 0:
+            raise ValueError(f"running_total({start}, {steps}): the count goes below 0")
+        parts.append(f"{total}{'+' if d >= 0 else '-'}{abs(d)}={new}")
+        total = new
+    return " ".join(parts), total
 
 
 def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int]:
     """(question, worked solution, answer) for one problem."""
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
-    n = LEVEL_DIGITS[level]
-    lo, hi = 10 ** (n - 1), 10**n - 1
-    a, b = rng.randint(lo, hi), rng.randint(lo, hi)
-    if family == "add":
-        q = f"{name} has {a} {item} and gets {b} more. How many now?"
-    else:
-        a, b = max(a, b), min(a, b)
-        q = f"{name} has {a} {item} and gives {b} away. How many are left?"
-    worked, ans = worked_solution(a, b, family)
+    start, total, steps = rng.randint(1, 9), 0, []
+    total = start
+    for _ in range(LEVEL_STEPS[level]):
+        d = rng.randint(1, 9)
+        if family == "mix" and d <= total and rng.random() < 0.5:
+            d = -d
+        steps.append(d)
+        total += d
+    said = ", ".join(f"gets {d}" if d > 0 else f"gives {-d}" for d in steps)
+    q = f"{name} has {start} {item}, then {said}. How many now?"
+    worked, ans = running_total(start, steps)
     return q, worked, ans
 
 
@@ -109,7 +101,7 @@ def generate_digits(
 ) -> dict[str, list[dict]]:
     """All splits at once: a pool of distinct problems, cut in a fixed order (train, validation, test, sft)."""
     sizes, families, levels = dict(DEFAULT_SIZES if sizes is None else sizes), tuple(families), tuple(levels)
-    for what, values, known in (("family", families, FAMILIES), ("level", levels, LEVEL_DIGITS)):
+    for what, values, known in (("family", families, FAMILIES), ("level", levels, LEVEL_STEPS)):
         if unknown := [v for v in values if v not in known]:
             raise DataError(f"digits: unknown {what} {unknown[0]!r}; available: {', '.join(map(str, known))}")
     total = sum(sizes.values())
