@@ -39,7 +39,7 @@ def test_rollouts_are_charged_to_the_selectors_that_read_them():
     from rlselect.pipeline import uses_rollouts
     from rlselect.selectors import get_selector
 
-    charged = {n for n in ("random", "full", "ifd", "limr", "accuracy_band", "gradalign", "grad_norm", "learnalign")}
+    charged = {"random", "full", "ifd", "limr", "accuracy_band", "gradalign", "grad_norm", "learnalign"}
     got = {n for n in charged if uses_rollouts(get_selector(n), {})}
     assert got == {"accuracy_band", "gradalign", "grad_norm", "learnalign"}
     assert uses_rollouts(get_selector("token_length"), {"source": "rollouts"})
