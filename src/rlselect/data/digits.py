@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import random
 
+from rlselect.data.generated import generate_splits, load_split
 from rlselect.data.registry import register
-from rlselect.data.schema import DataError, make_record
 
 NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
 ITEMS = ["apples", "pens", "cups", "books", "coins", "eggs"]
@@ -99,47 +99,21 @@ def generate_digits(
     levels: tuple[int, ...] | list[int] = (1, 2, 3),
     instruction: str = DIGITS_INSTRUCTION,
 ) -> dict[str, list[dict]]:
-    """All splits at once: a pool of distinct problems, cut in a fixed order (train, validation, test, sft)."""
-    sizes, families, levels = dict(DEFAULT_SIZES if sizes is None else sizes), tuple(families), tuple(levels)
-    for what, values, known in (("family", families, FAMILIES), ("level", levels, LEVEL_STEPS)):
-        if unknown := [v for v in values if v not in known]:
-            raise DataError(f"digits: unknown {what} {unknown[0]!r}; available: {', '.join(map(str, known))}")
-    total = sum(sizes.values())
-    rng = random.Random(f"digits-{seed}")
-    pool: dict[str, tuple] = {}  # question -> (question, worked, answer, family, level); the first draw of each
-    for _ in range(50 * total):
-        if len(pool) == total:
-            break
-        family, level = rng.choice(families), rng.choice(levels)
-        q, worked, ans = _problem(rng, family, level)
-        pool.setdefault(q, (q, worked, ans, family, level))
-    if len(pool) < total:
-        raise DataError(f"digits: cannot draw {total} distinct problems from families {families}")
-    items, splits, start = list(pool.values()), {}, 0
-    for split, n in sizes.items():
-        splits[split] = [
-            make_record(
-                id=f"digits-{split}-{start + j}",
-                question=q,
-                answer=str(ans),
-                source="digits",
-                family=family,
-                level=level,
-                solution=f"{worked}\n#### {ans}",
-                instruction=instruction,
-            )
-            for j, (q, worked, ans, family, level) in enumerate(items[start : start + n])
-        ]
-        start += n
-    return splits
+    """All splits at once (data/generated.py): train, validation, test, sft."""
+    return generate_splits(
+        "digits",
+        _problem,
+        seed=seed,
+        sizes=dict(DEFAULT_SIZES if sizes is None else sizes),
+        families=tuple(families),
+        levels=tuple(levels),
+        known_families=FAMILIES,
+        known_levels=LEVEL_STEPS,
+        instruction=instruction,
+    )
 
 
 @register("digits")
 def load_digits(split: str, path=None, **kwargs):
     """One split of `generate_digits(**kwargs)`: seed, sizes, families, levels, instruction."""
-    if path is not None:
-        raise DataError("digits is generated in code; it takes no path (use seed and sizes)")
-    splits = generate_digits(**kwargs)
-    if split not in splits:
-        raise DataError(f"digits: unknown split {split!r}; available: {', '.join(splits)}")
-    return splits[split]
+    return load_split("digits", generate_digits, split, path, **kwargs)

@@ -1,0 +1,68 @@
+"""Tasks generated in code (arith, digits): one seeded draw of distinct problems, cut into splits.
+
+Each task supplies `problem(rng, family, level) -> (question, worked solution, answer)`; the splits
+(train, validation, test, sft, ...) are consecutive slices of one pool of distinct questions, so they
+never overlap and are the same on every machine for the same seed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Collection
+
+from rlselect.data.schema import DataError, make_record
+
+
+def generate_splits(
+    name: str,
+    problem: Callable[[random.Random, str, int], tuple[str, str, int]],
+    *,
+    seed: int,
+    sizes: dict[str, int],
+    families: tuple[str, ...],
+    levels: tuple[int, ...],
+    known_families: Collection[str],
+    known_levels: Collection[int],
+    instruction: str,
+) -> dict[str, list[dict]]:
+    for what, values, known in (("family", families, known_families), ("level", levels, known_levels)):
+        if unknown := [v for v in values if v not in known]:
+            raise DataError(f"{name}: unknown {what} {unknown[0]!r}; available: {', '.join(map(str, known))}")
+    total = sum(sizes.values())
+    rng = random.Random(f"{name}-{seed}")
+    pool: dict[str, tuple] = {}  # question -> (question, worked, answer, family, level); the first draw of each
+    for _ in range(50 * total):
+        if len(pool) == total:
+            break
+        family, level = rng.choice(families), rng.choice(levels)
+        q, worked, ans = problem(rng, family, level)
+        pool.setdefault(q, (q, worked, ans, family, level))
+    if len(pool) < total:
+        raise DataError(f"{name}: cannot draw {total} distinct problems from families {families}")
+    items, splits, start = list(pool.values()), {}, 0
+    for split, n in sizes.items():
+        splits[split] = [
+            make_record(
+                id=f"{name}-{split}-{start + j}",
+                question=q,
+                answer=str(ans),
+                source=name,
+                family=family,
+                level=level,
+                solution=f"{worked}\n#### {ans}",
+                instruction=instruction,
+            )
+            for j, (q, worked, ans, family, level) in enumerate(items[start : start + n])
+        ]
+        start += n
+    return splits
+
+
+def load_split(name: str, generate: Callable[..., dict[str, list[dict]]], split: str, path, **kwargs) -> list[dict]:
+    """One split of `generate(**kwargs)` (a generated task takes no path)."""
+    if path is not None:
+        raise DataError(f"{name} is generated in code; it takes no path (use seed and sizes)")
+    splits = generate(**kwargs)
+    if split not in splits:
+        raise DataError(f"{name}: unknown split {split!r}; available: {', '.join(splits)}")
+    return splits[split]
