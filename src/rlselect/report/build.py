@@ -42,12 +42,15 @@ def build_study(study_dir: str | Path) -> list[Path]:
     study_dir = Path(study_dir)
     runs = load_runs(study_dir / "runs.jsonl")
     name, benches, sweep = study_dir.name, tables.benchmarks_of(runs), len(tables.budgets_of(runs)) > 1
+    built: list[tuple[str, str]] = []
     shares = sorted({REGIME_SHARE[r["regime"]] for r in runs if r.get("regime") in REGIME_SHARE})
-    built = [tables.budget_table(runs, b) for b in benches if sweep]
+    if not benches:  # a selection study (selection_only runs): what was selected, nothing trained
+        built = [tables.selection_table(runs, share) for share in shares]
+    built += [tables.budget_table(runs, b) for b in benches if sweep]
     built += [tables.noisy_table(runs, b, share) for share in shares for b in benches]
     if any(r.get("variant") or r["selector"] == "learnalign_hidden" for r in runs):
         built += [tables.ablation_table(runs, b) for b in benches]
-    if len(benches) > 1 or not built:
+    if len(benches) > 1 or (benches and not built):
         built.insert(0, tables.benchmark_table(runs))
     head, testbed = f"# {name}: {len(runs)} runs\n", study_dir.parent / "testbed"
     texts = {

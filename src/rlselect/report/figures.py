@@ -186,8 +186,11 @@ def corrupted_share_bars(runs: list[dict], path: str | Path, share: str = "corru
     """The share of each method's static selection: a bar per method (the mean, printed under its name) with 95% CI error
     bars, and the pool's own share as a dashed line (what a selector that ignores the regime would pick)."""
     what = SHARE_LABELS[share]
-    df = frame(plain_runs(runs)).drop_duplicates("rid")
-    stats = _ci_stats(df[df.schedule == "static"].groupby("selector")[share]).dropna(subset=["mean"])
+    # read off the records' selection (selection_only runs have no metrics rows in `frame`)
+    static = [(r["selector"], r.get("selection") or {}) for r in plain_runs(runs) if r["schedule"] == "static"]
+    rows = [(m, 100.0 * s[share]) for m, s in static if s.get(share) is not None]
+    df = pd.DataFrame(rows, columns=["selector", share])
+    stats = _ci_stats(df.groupby("selector")[share]).dropna(subset=["mean"])
     colors = _colors(stats.index)
     stats = stats.loc[list(colors)]
     ax = _axes(

@@ -266,3 +266,32 @@ def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str
     proto = next((r["metrics"][benchmark].get("protocol") for r in runs if benchmark in r["metrics"]), "?")
     md = table.to_markdown(index=False, disable_numparse=True)
     return table, f"{benchmark} test accuracy (%), {proto}, {ci.TEXT}\n\n{md}\n"
+
+
+def selection_table(runs: list[dict], share: str) -> tuple[str, str]:
+    """Selection studies (`selection_only` runs, no training): per selector the regime's share among the
+    selected prompts, their mean success rate and the ranking AUC of good vs bad items, mean ± 95% CI."""
+    cols = {share: f"{SHARE_LABELS[share]} share of selected (%)", "p": "mean success rate (%)"}
+    cols["auc"] = "ranking AUC good vs bad (x100)"
+    rows = []
+    for r in plain_runs(runs):
+        sel = r.get("selection") or {}
+        auc = (sel.get("diagnostics") or {}).get("ranking_auc")
+        values = (sel.get(share), sel.get("mean_success_rate"), auc)
+        rows.append([r["selector"], *(NAN if v is None else 100.0 * v for v in values), None])
+    df = pd.DataFrame(rows, columns=["method", *cols, "ref"])
+    order = sorted(dict.fromkeys(df.method), key=method_rank)
+    table = pd.DataFrame(index=order)
+    groups = df.groupby("method", sort=False)
+    table.insert(0, "seeds", groups.size().reindex(order).map(str))
+    for col, label in cols.items():
+        table[label] = summarize(groups, col).cell.reindex(order).fillna(DASH)
+    pool = pool_share(runs, share)
+    ref = f" (the pool's own share: {100 * pool[0]:.0f}%, {pool[1]})" if pool else ""
+    budgets = "/".join(str(b) for b in sorted({r["budget"] for r in runs}))
+    caption = (
+        f"Selection study, regime {runs[0].get('regime')} on {runs[0].get('data')}: {SHARE_LABELS[share]} share of "
+        f"the N={budgets} selected prompts{ref}, their mean success rate, and the AUC of each selector's ranking for "
+        "good vs bad items; mean ± 95% CI half-width (t-interval over seeds); no training (selection_only)"
+    )
+    return render(caption, table.rename_axis("method").reset_index(), f"selection_{share}")
