@@ -33,7 +33,8 @@ def test_every_step_trains_on_its_own_rounds_selection(tmp_path, shared_cache_di
 
     class Recorder(MathReward):
         def __call__(self, prompts, completions, answer, **kwargs):
-            trained.append(list(kwargs["id"]))
+            if "completion_ids" in kwargs:  # TRL's reward call (the rounds' own rollouts score without it)
+                trained.append(list(kwargs["id"]))
             return super().__call__(prompts, completions, answer, **kwargs)
 
     monkeypatch.setitem(REWARDS, "math", Recorder)

@@ -235,5 +235,6 @@ def test_reward_registry():
     assert REWARDS["math"] is MathReward
     reward = get_reward("math", seed=3)
     assert isinstance(reward, MathReward) and reward.seed == 3 and reward.__name__ == "math"
-    with pytest.raises(ValueError, match="available: math"):
+    assert isinstance(get_reward("coin", seed=1), REWARDS["coin"])
+    with pytest.raises(ValueError, match="available: coin, math"):
         get_reward("nope")
