@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from rlselect.data.generated import generate_splits, load_split
+from rlselect.data.generated import GeneratedTask, load_split
 from rlselect.data.registry import register
 
 NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
@@ -50,25 +50,8 @@ def boxed_completion(worked: str, answer: int | str) -> str:
     return f"{worked} \\boxed{{{answer}}}"
 
 
-def generate_arith(
-    seed: int = 0,
-    sizes: dict[str, int] | None = None,
-    families: tuple[str, ...] | list[str] = FAMILIES,
-    levels: tuple[int, ...] | list[int] = (1, 2, 3),
-    instruction: str = ARITH_INSTRUCTION,
-) -> dict[str, list[dict]]:
-    """All splits at once (data/generated.py): train, validation, test, sft."""
-    return generate_splits(
-        "arith",
-        _problem,
-        seed=seed,
-        sizes=dict(DEFAULT_SIZES if sizes is None else sizes),
-        families=tuple(families),
-        levels=tuple(levels),
-        known_families=FAMILIES,
-        known_levels=LEVEL_MAX,
-        instruction=instruction,
-    )
+TASK = GeneratedTask("arith", _problem, FAMILIES, tuple(LEVEL_MAX), DEFAULT_SIZES, ARITH_INSTRUCTION)
+generate_arith = TASK.generate  # every split at once (data/generated.py): train, validation, test, sft
 
 
 @register("arith")

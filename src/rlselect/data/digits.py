@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 
-from rlselect.data.generated import generate_splits, load_split
+from rlselect.data.generated import GeneratedTask, load_split
 from rlselect.data.registry import register
 
 NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
@@ -92,25 +92,8 @@ def sft_completion(record: dict, box_prob: dict | None = None) -> str:
     return (boxed_completion if boxed else plain_completion)(worked, record["answer"])
 
 
-def generate_digits(
-    seed: int = 0,
-    sizes: dict[str, int] | None = None,
-    families: tuple[str, ...] | list[str] = FAMILIES,
-    levels: tuple[int, ...] | list[int] = (1, 2, 3),
-    instruction: str = DIGITS_INSTRUCTION,
-) -> dict[str, list[dict]]:
-    """All splits at once (data/generated.py): train, validation, test, sft."""
-    return generate_splits(
-        "digits",
-        _problem,
-        seed=seed,
-        sizes=dict(DEFAULT_SIZES if sizes is None else sizes),
-        families=tuple(families),
-        levels=tuple(levels),
-        known_families=FAMILIES,
-        known_levels=LEVEL_STEPS,
-        instruction=instruction,
-    )
+TASK = GeneratedTask("digits", _problem, FAMILIES, tuple(LEVEL_STEPS), DEFAULT_SIZES, DIGITS_INSTRUCTION)
+generate_digits = TASK.generate  # every split at once (data/generated.py): train, validation, test, sft
 
 
 @register("digits")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from rlselect.data.schema import DataError, make_record
 
@@ -66,3 +67,36 @@ def load_split(name: str, generate: Callable[..., dict[str, list[dict]]], split:
     if split not in splits:
         raise DataError(f"{name}: unknown split {split!r}; available: {', '.join(splits)}")
     return splits[split]
+
+
+@dataclass(frozen=True)
+class GeneratedTask:
+    """A task generated in code: its problem function, known families and levels, default split sizes
+    and instruction. `generate(seed, sizes, families, levels, instruction)` returns every split."""
+
+    name: str
+    problem: Callable[[random.Random, str, int], tuple[str, str, int]]
+    families: tuple[str, ...]
+    levels: tuple[int, ...]
+    sizes: dict[str, int]
+    instruction: str
+
+    def generate(
+        self,
+        seed: int = 0,
+        sizes: dict[str, int] | None = None,
+        families: tuple[str, ...] | list[str] | None = None,
+        levels: tuple[int, ...] | list[int] = (1, 2, 3),
+        instruction: str | None = None,
+    ) -> dict[str, list[dict]]:
+        return generate_splits(
+            self.name,
+            self.problem,
+            seed=seed,
+            sizes=dict(self.sizes if sizes is None else sizes),
+            families=tuple(self.families if families is None else families),
+            levels=tuple(levels),
+            known_families=self.families,
+            known_levels=self.levels,
+            instruction=self.instruction if instruction is None else instruction,
+        )
