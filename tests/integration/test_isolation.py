@@ -62,7 +62,7 @@ def test_a_failing_run_does_not_stop_the_sweep(tmp_path, warm_model, shared_cach
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
         "selector=random,accuracy_band",
         "budget=9999,4",  # budget 9999 > the 16-item pool: those runs fail at validation
-        "isolate_stages=false",
+        "isolate_stages=true",  # each GPU-heavy stage of the sweep's runs in its own child process
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
@@ -71,5 +71,7 @@ def test_a_failing_run_does_not_stop_the_sweep(tmp_path, warm_model, shared_cach
     assert sorted((r["selector"], r["budget"]) for r in done) == [("accuracy_band", 4), ("random", 4)]
     assert sorted((f["selector"], f["budget"]) for f in failed) == [("accuracy_band", 9999), ("random", 9999)]
     assert all("budget=9999" in f["error"] for f in failed)
+    for r in done:  # rollouts, selection inputs, training and both evaluations: five distinct child pids
+        assert len(r["cost"]["stage_pids"]) == 5 and len(set(r["cost"]["stage_pids"].values())) == 5
     for f in failed:
         assert json.loads((tmp_path / "sweep" / f["run_dir"].split("/")[-1] / "failed.json").read_text())["error"]
