@@ -105,7 +105,9 @@ def test_quick_scaling_has_one_row_per_size_method_and_dim(tmp_path):
     for r in sc["rows"]:
         assert set(r) >= {"params", "method", "dim", "seconds", "floor_s", "ratio_to_floor", "peak_rss_mb"}
         assert r["seconds"] > 0 and r["peak_rss_mb"] > 0
-        assert r["ratio_to_floor"] == pytest.approx(r["seconds"] / r["floor_s"])
+        # path and floor alternate; the ratio is the median over the (>= 3) pairs
+        assert len(r["ratios"]) >= 3 and r["ratio_to_floor"] == pytest.approx(statistics.median(r["ratios"]))
+        assert r["floor_s"] > 0
     assert len({r["params"] for r in sc["rows"]}) == 2 and set(sc["slopes"]) >= {"floor", "dense_jl_64"}
     assert "Scaling with model size" in (tmp_path / "README.md").read_text()
     assert (tmp_path / "scaling.png").stat().st_size > 0

@@ -1,6 +1,7 @@
 """The benchmarks' reusable core: `Setup` (what a run measures), `time_call` (torch.utils.benchmark,
-with `peak_memory`), `machine`/`footer`, `bench_model`, `make_inputs`, and `floor_forward_backward`,
-the floor that every gradient path is compared with."""
+with `peak_memory`), `time_paired` (a path against its floor, in alternation), `machine`/`footer`,
+`bench_model`, `make_inputs`, and `floor_forward_backward`, the floor that every gradient path is
+compared with."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import resource
 import statistics
 import threading
 import time
+import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +128,33 @@ def time_call(fn: Callable[[], Any], min_run_time: float = 0.0, device: str = "c
     with peak_memory(device) as mem:
         m = timer.blocked_autorange(min_run_time=min_run_time)
     return {"s": m.median, "times_s": m.times, "cpu_s": statistics.median(cpu[1:] or cpu), "memory": mem}, last[0]
+
+
+def time_paired(fn: Callable[[], Any], floor: Callable[[], Any], min_run_time: float, device: str = "cpu") -> dict:
+    """A path and its floor timed in alternation (floor, path, floor, path, ...), one call at a time (the
+    standard library's timeit; torch's Timer.timeit adds two warm-up calls to every measurement), after one
+    warm-up call of each (the path's under `peak_memory`), until each has
+    run min_run_time seconds and at least 3 times. A slow spell of a shared machine then hits both alike:
+    ratio_to_floor is the median over pairs of path / floor. {s, floor_s (medians), ratio_to_floor,
+    ratios, memory (the path's warm-up call)}."""
+    floor()
+    with peak_memory(device) as mem:
+        fn()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    timers = [timeit.Timer(lambda f=f: (f(), sync())) for f in (floor, fn)]
+    floor_t: list[float] = []
+    path_t: list[float] = []
+    while len(path_t) < 3 or min(sum(floor_t), sum(path_t)) < min_run_time:
+        floor_t.append(timers[0].timeit(1))
+        path_t.append(timers[1].timeit(1))
+    ratios = [p / f for p, f in zip(path_t, floor_t)]
+    return {
+        "s": statistics.median(path_t),
+        "floor_s": statistics.median(floor_t),
+        "ratio_to_floor": statistics.median(ratios),
+        "ratios": ratios,
+        "memory": mem,
+    }
 
 
 def bench_model(s: Setup, seed: int = 0):

@@ -2,17 +2,19 @@
 small vocabulary so the embedding does not dominate) of about 0.3M to 55M parameters score the same
 sampled tokens with the streaming GradAlign / LearnAlign scores and the projected features (CountSketch,
 dense JL where P x d <= DENSE_MAX), each against the floor: one plain forward + backward of the same
-batches. Also the log-log slope of seconds vs parameters between the two largest sizes."""
+batches, timed in alternation with each path (`time_paired`: ratio_to_floor is the median of the per-pair
+ratios). Also the log-log slope of seconds vs parameters between the two largest sizes."""
 
 from __future__ import annotations
 
 import gc
 import math
+import statistics
 from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 
-from rlselect.bench.core import QUICK_LM, Setup, floor_forward_backward, make_inputs, time_call
+from rlselect.bench.core import QUICK_LM, Setup, floor_forward_backward, make_inputs, time_paired
 from rlselect.grads import gradalign_scores_streaming, learnalign_scores_streaming, make_projector, policy_gradients
 from rlselect.models.random_init import SIZE_KEYS, build_random
 
@@ -54,7 +56,9 @@ def bench_scaling(s: Setup, out_dir: str | Path | None = None) -> dict:
     """{setup, rows (one per size, method and dim; skipped ones with seconds null), slopes}; also
     <out_dir>/scaling.png (ratio to the floor vs parameters) when out_dir is given."""
     sizes, dims = (QUICK_SIZES, QUICK_DIMS) if s.quick else (SIZES, DIMS)
-    s = s if s.quick else replace(s, prompts=8, G=4, max_new_tokens=32, min_run_time=1.0)
+    # min_run_time 3 s: the median of several calls below ~10M parameters, where one call lasts ~1 s and a
+    # single draw on this shared 2-core machine varies by +-30%
+    s = s if s.quick else replace(s, prompts=8, G=4, max_new_tokens=32, min_run_time=3.0)
     rows, x, desc = [], None, {}
     for name, shape in sizes.items():
         model, tok = build_random("tiny", seed=0, vocab_size=VOCAB, **shape)
@@ -62,18 +66,21 @@ def bench_scaling(s: Setup, out_dir: str | Path | None = None) -> dict:
         params = sum(p.numel() for p in model.parameters())
         if x is None:  # the same sampled tokens for every size (from the smallest model)
             *x, desc = make_inputs(model, tok, s)
-        floor, _ = time_call(
-            partial(floor_forward_backward, model, tok, *x, batch_size=BATCH), s.min_run_time, s.device
-        )
+        floor = partial(floor_forward_backward, model, tok, *x, batch_size=BATCH)
         for method, dim, fn in _paths(model, tok, x, dims, params):
-            t, _ = time_call(fn, s.min_run_time, s.device) if fn else ({"s": None, "memory": {}}, None)
-            row = dict(size=name, params=params, method=method, dim=dim, seconds=t["s"], floor_s=floor["s"])
-            row |= dict(ratio_to_floor=t["s"] and t["s"] / floor["s"], peak_rss_mb=t["memory"].get("peak_rss_mb"))
-            rows.append(row | ({} if fn else {"skipped": f"P*d = {params * (dim or 0):.1e} > {DENSE_MAX:.0e}"}))
+            row = dict(size=name, params=params, method=method, dim=dim)
+            if fn is None:
+                rows.append(row | dict(seconds=None, floor_s=None, ratio_to_floor=None, peak_rss_mb=None))
+                rows[-1]["skipped"] = f"P*d = {params * (dim or 0):.1e} > {DENSE_MAX:.0e}"
+                continue
+            t = time_paired(fn, floor, s.min_run_time, s.device)
+            row |= {k: t[k] for k in ("s", "floor_s", "ratio_to_floor")} | {"ratios": t["ratios"]}
+            rows.append(row | dict(seconds=row.pop("s"), peak_rss_mb=t["memory"].get("peak_rss_mb")))
         del model
         gc.collect()
     pa, pb = sorted({r["params"] for r in rows})[-2:]
-    at, floor_s = {(r["method"], r["dim"], r["params"]): r for r in rows}, {r["params"]: r["floor_s"] for r in rows}
+    at = {(r["method"], r["dim"], r["params"]): r for r in rows}
+    floor_s = {p: statistics.median(r["floor_s"] for r in rows if r["params"] == p and r["floor_s"]) for p in (pa, pb)}
     slopes = {"floor": _slope(floor_s[pa], floor_s[pb], pa, pb)}
     for method, dim in dict.fromkeys((r["method"], r["dim"]) for r in rows):
         a, b = at[method, dim, pa]["seconds"], at[method, dim, pb]["seconds"]
@@ -86,7 +93,7 @@ def bench_scaling(s: Setup, out_dir: str | Path | None = None) -> dict:
 
 
 def plot_scaling(rows: list[dict], path: Path) -> Path:
-    """Ratio to the floor vs parameters, one line per method (and dim), log x axis."""
+    """Ratio to the floor vs parameters, one line per method (and dim), log axes, the targets dotted."""
     from matplotlib.figure import Figure
 
     ax = Figure(figsize=(6.4, 4.2)).add_subplot()
@@ -94,10 +101,13 @@ def plot_scaling(rows: list[dict], path: Path) -> Path:
         pts = [(r["params"], r["ratio_to_floor"]) for r in rows if (r["method"], r["dim"]) == (method, dim)]
         if pts := [p for p in pts if p[1] is not None]:
             ax.plot(*zip(*pts), marker="o", label=method if dim is None else f"{method} d={dim}")
-    ax.set(xscale="log", xlabel="parameters", ylabel="seconds / floor (forward + backward)")
+    for target, what in ((1.3, "GradAlign streaming target"), (1.5, "projected target"), (3.0, "LearnAlign target")):
+        ax.axhline(target, color="grey", lw=0.8, ls=":")
+        ax.annotate(what, (1.0, target), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7)
+    ax.set(xscale="log", yscale="log", xlabel="parameters", ylabel="seconds / floor (forward + backward), log")
     ax.grid(alpha=0.3)
     ax.minorticks_off()
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     path.parent.mkdir(parents=True, exist_ok=True)
     ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     return path

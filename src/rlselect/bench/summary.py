@@ -28,10 +28,12 @@ SECTIONS = {  # title (str.format of the setup), note
     ),
     "scaling": (
         "## 4. Scaling with model size (random Qwen2 models, vocabulary {vocab_size}, {prompts} prompts x {G} "
-        "completions = {sequences} sequences, {tokens:,} tokens; {batch_size} prompts per batch; median of "
-        "blocked_autorange, >= {min_run_time} s per path after one warm-up call)",
+        "completions = {sequences} sequences, {tokens:,} tokens; {batch_size} prompts per batch; each path timed "
+        "in alternation with the floor after one warm-up call of each)",
         "seconds: the path's median wall seconds; floor_s: one plain forward + backward over the same tokens and "
-        "batches; ratio_to_floor = seconds / floor_s; dense_jl is skipped where P x d > {dense_max:.0e}.\n\n"
+        "batches, its calls alternated with the path's (at least 3 pairs and {min_run_time} s each); ratio_to_floor: "
+        "the median over pairs of path / floor (a slow spell of the shared machine slows both alike); peak_rss_mb: "
+        "the path's first call; dense_jl is skipped where P x d > {dense_max:.0e}.\n\n"
         "![ratio to the floor vs parameters](scaling.png)",
     ),
 }
