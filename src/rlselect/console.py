@@ -54,6 +54,9 @@ def configure(verbose: bool = False) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("DATASETS_VERBOSITY", "error")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    # Library bars (lm-eval's request building and generate_until) write to stderr even when it is
+    # no terminal; tqdm reads TQDM_* as defaults, and our own bars pass `disable` explicitly.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("WANDB_SILENT", "true")
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)

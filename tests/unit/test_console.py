@@ -48,3 +48,22 @@ def test_progress_bar_on_a_terminal_only(monkeypatch):
     assert bar.n == 3 and "rollouts" in sys.stderr.getvalue() and "3/5" in sys.stderr.getvalue()
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file: the stage logs one line instead
     assert console.progress(5, "rollouts").disable
+
+
+def test_quiet_silences_library_bars_but_not_ours():
+    """lm-eval's request and generation bars (plain `tqdm(...)`) are off in quiet mode, checked in a fresh
+    process where the entry point configures the console before any library imports tqdm."""
+    import subprocess
+
+    code = (
+        "import io, sys\n"
+        "from rlselect import console\n"
+        "console.configure(verbose=False)\n"
+        "from tqdm import tqdm\n"
+        "class T(io.StringIO):\n"
+        "    def isatty(self): return True\n"
+        "sys.stderr = T()\n"
+        "print(tqdm(range(3)).disable, console.progress(3, 'x').disable)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False"]
