@@ -7,6 +7,7 @@ gives a new key instead of silently reusing stale work.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -108,6 +109,26 @@ def append_jsonl(path: str | Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(obj, default=str) + "\n")
+
+
+RUN_RECORD_KEY = ("selector", "schedule", "budget", "seed", "data", "variant")
+
+
+def run_record_key(record: dict) -> tuple:
+    """What identifies a run among a study's records (the report keeps the latest record per key)."""
+    return tuple(json.dumps(record.get(k), sort_keys=True) for k in RUN_RECORD_KEY)
+
+
+def append_jsonl_once(path: str | Path, record: dict) -> bool:
+    """Append `record` unless a record with the same `run_record_key` is already in `path` (unreadable
+    lines are skipped here; the report names them). Whether it appended."""
+    path, key = Path(path), run_record_key(record)
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        with contextlib.suppress(json.JSONDecodeError, AttributeError):
+            if run_record_key(json.loads(line)) == key:
+                return False
+    append_jsonl(path, record)
+    return True
 
 
 def save_checkpoint(model, tokenizer, out: Path, meta: dict) -> Path:

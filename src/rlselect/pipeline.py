@@ -16,7 +16,15 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlselect.cache import append_jsonl, atomic_write_json, model_fingerprint, read_json, records_key, stage_key
+from rlselect.cache import (
+    append_jsonl,
+    append_jsonl_once,
+    atomic_write_json,
+    model_fingerprint,
+    read_json,
+    records_key,
+    stage_key,
+)
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
 from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary
@@ -275,6 +283,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     elif result_path.exists():
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)
         record = read_json(result_path)
+        # a run finished earlier (e.g. with another results_dir) still lands in this study's records, once
+        if append_jsonl_once(Path(cfg.results_dir) / str(cfg.study) / "runs.jsonl", record):
+            log.info("its record was missing from %s/%s/runs.jsonl: appended", cfg.results_dir, cfg.study)
         log.info("%s", run_summary(record, run_dir.name))
         return record
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rlselect.cache import atomic_write_bytes
+from rlselect.cache import atomic_write_bytes, run_record_key
 from rlselect.report import figures, tables, verdicts
 
 REGIME_SHARE = {"noisy_reward": "corrupted_share", "imbalance": "on_target_share", "low_utility": "low_utility_share"}
@@ -32,8 +32,7 @@ def load_runs(path: str | Path) -> list[dict]:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}, line {n}: invalid JSON ({exc.msg})") from exc
-        key = tuple(rec.get(k) for k in ("selector", "schedule", "budget", "seed", "data"))
-        latest[(*key, json.dumps(rec.get("variant")))] = rec
+        latest[run_record_key(rec)] = rec
     return list(latest.values())
 
 
