@@ -67,3 +67,22 @@ def test_quiet_silences_library_bars_but_not_ours():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "False"]
+
+
+def test_lm_eval_request_bars_are_switched_off_per_instance():
+    """lm-eval's generate_until passes disable= to tqdm itself: the runner binds disable_tqdm=True on the LM."""
+    from lm_eval.models.huggingface import HFLM
+
+    from rlselect.eval.runner import quiet_request_bars
+
+    class Recorder(HFLM):
+        def __init__(self):  # no model: only the methods' signatures matter here
+            pass
+
+        def generate_until(self, requests, disable_tqdm: bool = False):
+            return disable_tqdm
+
+    lm = Recorder()
+    assert lm.generate_until([]) is False
+    quiet_request_bars(lm)
+    assert lm.generate_until([]) is True

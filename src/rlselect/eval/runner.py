@@ -13,7 +13,9 @@ its WandbLogger logs the numbers into the caller's W&B run, when one is active.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import logging
 import re
 import sys
@@ -21,6 +23,7 @@ import time
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 
+from rlselect import console
 from rlselect.eval.benchmarks import GENERATED, TASKS_DIR, describe_source, records_digest, task_name
 from rlselect.eval.metrics import clear_cache, score_completions
 from rlselect.models.stop_tokens import stop_strings
@@ -157,6 +160,15 @@ def _wandb_log(out: dict) -> None:
     wandb.run.log({})  # ... and committing that step keeps the next call from overwriting it
 
 
+def quiet_request_bars(lm) -> None:
+    """Switch off lm-eval's per-request progress bars on this LM instance (quiet console): its
+    generate_until passes `disable=` to tqdm itself, so TQDM_DISABLE (console.configure) cannot reach it."""
+    for name in ("generate_until", "loglikelihood", "loglikelihood_rolling"):
+        method = getattr(lm, name, None)
+        if method is not None and "disable_tqdm" in inspect.signature(method).parameters:
+            setattr(lm, name, functools.partial(method, disable_tqdm=True))
+
+
 def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=None, **kw) -> list[dict]:
     """Evaluate `model` on `benchmarks` through lm-eval; one result dict per benchmark.
 
@@ -200,6 +212,8 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     clear_cache()
     threads = torch.get_num_threads()
     torch.set_num_threads(s.num_threads or threads)
+    if not console.VERBOSE:
+        quiet_request_bars(lm)
     try:  # bootstrap_iters > 0 only switches on the stderr (closed-form for `mean`)
         seeds = dict(random_seed=s.seed, numpy_random_seed=s.seed, torch_random_seed=s.seed, fewshot_random_seed=s.seed)
         out = lm_eval.simple_evaluate(
