@@ -54,8 +54,9 @@ def configure(verbose: bool = False) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("DATASETS_VERBOSITY", "error")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    # Library bars (lm-eval's request building and generate_until) write to stderr even when it is
-    # no terminal; tqdm reads TQDM_* as defaults, and our own bars pass `disable` explicitly.
+    # Library bars (lm-eval's request building) write to stderr even when it is no terminal; tqdm reads
+    # TQDM_* as defaults for arguments a call does not pass (ours pass `disable`, and so does lm-eval's
+    # generate_until: eval/runner.py's quiet_request_bars switches that one off).
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("WANDB_SILENT", "true")
     for name in LIBRARY_LOGGERS:

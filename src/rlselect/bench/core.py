@@ -131,12 +131,11 @@ def time_call(fn: Callable[[], Any], min_run_time: float = 0.0, device: str = "c
 
 
 def time_paired(fn: Callable[[], Any], floor: Callable[[], Any], min_run_time: float, device: str = "cpu") -> dict:
-    """A path and its floor timed in alternation (floor, path, floor, path, ...), one call at a time (the
-    standard library's timeit; torch's Timer.timeit adds two warm-up calls to every measurement), after one
-    warm-up call of each (the path's under `peak_memory`), until each has
-    run min_run_time seconds and at least 3 times. A slow spell of a shared machine then hits both alike:
-    ratio_to_floor is the median over pairs of path / floor. {s, floor_s (medians), ratio_to_floor,
-    ratios, memory (the path's warm-up call)}."""
+    """A path and its floor timed in alternation (floor, path, floor, path, ...), one call at a time, after
+    one warm-up call of each (the path's under `peak_memory`), until each has run min_run_time seconds and
+    at least 3 times. A slow spell of a shared machine then hits both alike: ratio_to_floor is the median
+    over pairs of path / floor. The standard library's timeit, because torch's Timer.timeit adds two
+    warm-up calls to every measurement. {s, floor_s (medians), ratio_to_floor, ratios, memory}."""
     floor()
     with peak_memory(device) as mem:
         fn()

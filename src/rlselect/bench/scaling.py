@@ -70,12 +70,14 @@ def bench_scaling(s: Setup, out_dir: str | Path | None = None) -> dict:
         for method, dim, fn in _paths(model, tok, x, dims, params):
             row = dict(size=name, params=params, method=method, dim=dim)
             if fn is None:
-                rows.append(row | dict(seconds=None, floor_s=None, ratio_to_floor=None, peak_rss_mb=None))
-                rows[-1]["skipped"] = f"P*d = {params * (dim or 0):.1e} > {DENSE_MAX:.0e}"
+                skipped = f"P*d = {params * (dim or 0):.1e} > {DENSE_MAX:.0e}"
+                rows.append(
+                    row | dict.fromkeys(("seconds", "floor_s", "ratio_to_floor", "peak_rss_mb")) | {"skipped": skipped}
+                )
                 continue
             t = time_paired(fn, floor, s.min_run_time, s.device)
-            row |= {k: t[k] for k in ("s", "floor_s", "ratio_to_floor")} | {"ratios": t["ratios"]}
-            rows.append(row | dict(seconds=row.pop("s"), peak_rss_mb=t["memory"].get("peak_rss_mb")))
+            timed = dict(seconds=t["s"], floor_s=t["floor_s"], ratio_to_floor=t["ratio_to_floor"], ratios=t["ratios"])
+            rows.append(row | timed | {"peak_rss_mb": t["memory"].get("peak_rss_mb")})
         del model
         gc.collect()
     pa, pb = sorted({r["params"] for r in rows})[-2:]
