@@ -43,8 +43,9 @@ def stage_key(*parts: Any, length: int = 16) -> str:
 
 def model_fingerprint(model) -> Any:
     """Identity of a model for cache keys. A path: hub id, or a local folder's weight/config file
-    names, sizes and mtimes (cheap). A module: hash of each parameter's name, shape, dtype and
-    float64 sum and sum of squares (one pass over the weights, changes whenever they do)."""
+    names, sizes and mtimes (cheap). A module: sha256 of each parameter's name, shape, dtype and
+    exact bytes. Not a float sum: its reduction order, hence its last bits, changes with torch's
+    thread count, and a cache written with 2 threads would refuse a rerun with 1."""
     if isinstance(model, (str, Path)):
         p = Path(model)
         if not p.is_dir():
@@ -56,11 +57,8 @@ def model_fingerprint(model) -> Any:
     h = hashlib.sha256()
     with torch.no_grad():
         for name, t in model.named_parameters():
-            d = t.detach().double()
-            h.update(
-                f"{name}|{tuple(t.shape)}|{t.dtype}|{t.requires_grad}|"
-                f"{d.sum().item():.17g}|{d.square().sum().item():.17g}\n".encode()
-            )
+            h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|{t.requires_grad}\n".encode())
+            h.update(t.detach().reshape(-1).view(torch.uint8).cpu().numpy())
     return h.hexdigest()[:16]
 
 

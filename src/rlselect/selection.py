@@ -209,7 +209,7 @@ def gather_inputs(
         out_dir = None
         if round_seed is None:
             fingerprint = model_fingerprint(model_path)
-            key = stage_key("features-v3", fingerprint, records_key(records), rollout_cfg, feat_cfg, load["dtype"])
+            key = stage_key("features-v4", fingerprint, records_key(records), rollout_cfg, feat_cfg, load["dtype"])
             out_dir = Path(cache_dir) / "features" / key
         inputs.features = compute_gradient_features(model, tokenizer, records, rows, feat_cfg, out_dir)
     if "val_features" in needs:

@@ -18,7 +18,7 @@ from rlselect.cache import atomic_torch_save, atomic_write_json, model_fingerpri
 from rlselect.grads.params import select_parameters
 from rlselect.grads.policy import policy_gradients
 
-FORMAT = 1
+FORMAT = 2  # 2: the model's fingerprint hashes its exact bytes (1: float sums, thread-dependent)
 
 
 def feature_config(
