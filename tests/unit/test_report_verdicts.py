@@ -211,11 +211,37 @@ def test_low_utility_claim_includes_learnalign_where_it_ran():
     assert verdicts.low_utility_avoided(bad_learnalign)["verdict"] == "not reproduced"
 
 
+def test_accuracy_under_noise_claim_needs_both_differences_above_zero():
+    def noisy(accs: dict[str, float], schedule: str = "static") -> list[dict]:
+        return [
+            run(sel, s, acc=acc + JITTER[s], regime="noisy_reward", share=("corrupted_share", 0.5), schedule=schedule)
+            for sel, acc in accs.items()
+            for s in SEEDS
+        ]
+
+    clear = noisy({"random": 0.45, "acc_greedy": 0.35, "gradalign": 0.55})
+    v = verdicts.gradalign_trains_better_under_noise(clear)
+    assert v["verdict"] == "reproduced" and v["n_seeds"] == 5
+    assert "arith accuracy (%):" in v["evidence"] and "gradalign - acc_greedy: difference +20.0" in v["evidence"]
+    # beats acc_greedy only (the rounds pattern on digits): not reproduced
+    v = verdicts.gradalign_trains_better_under_noise(noisy({"random": 0.55, "acc_greedy": 0.35, "gradalign": 0.55}))
+    assert v["verdict"] == "not reproduced"
+    # a second setting where it fails makes the whole claim fail
+    v = verdicts.gradalign_trains_better_under_noise(
+        clear + noisy({"random": 0.5, "acc_greedy": 0.5, "gradalign": 0.5}, "rounds")
+    )
+    assert v["verdict"] == "not reproduced" and "rounds N=64: " in v["evidence"]
+    # selection-only runs (no metrics) and other regimes give no data
+    selection_only = [dict(r, metrics={}) for r in clear]
+    assert verdicts.gradalign_trains_better_under_noise(selection_only)["verdict"] == "no data"
+    assert verdicts.gradalign_trains_better_under_noise(budget_runs(0.6))["verdict"] == "no data"
+
+
 def test_verdicts_are_one_of_four_and_markdown(tmp_path):
     runs = budget_runs(0.6) + share_runs("imbalance", "on_target_share", {"random": 0.1, "gradalign": 0.4})
     vs = verdicts.verdicts(runs, write_testbed(tmp_path, met=False))
     assert {v["verdict"] for v in vs} <= set(verdicts.VERDICTS)
-    assert [v["verdict"] for v in vs] == ["reproduced", "no data", "reproduced", "no data"]
+    assert [v["verdict"] for v in vs] == ["reproduced", "no data", "reproduced", "no data", "no data"]
     assert all(set(v) == {"claim", "verdict", "evidence", "n_seeds"} for v in vs)
     md = verdicts.verdicts_markdown(runs, tmp_path / "results" / "testbed")
     assert md.count("\n- ") + md.startswith("- ") == 2 and "**GradAlign finds the target family**: reproduced" in md

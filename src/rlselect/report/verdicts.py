@@ -15,6 +15,9 @@ returns {claim, verdict, evidence, n_seeds}, verdict one of VERDICTS:
   reproduced when the interval of gradalign - random lies above 0.
 - low_utility_avoided: "Low-utility items avoided". low_utility runs, `selection.low_utility_share`; reproduced when
   the interval of gradalign - random, and of learnalign - random where learnalign ran, lies below 0.
+- gradalign_trains_better_under_noise: "Under noisy rewards GradAlign's selection trains a more accurate policy than
+  acc_greedy's and random's". noisy_reward runs, accuracy on the main benchmark after training; reproduced when
+  both intervals, gradalign - acc_greedy and gradalign - random, lie above 0.
 
 Each claim is checked in every setting (data, model, schedule, budget) whose records hold all the selectors it
 compares (variant runs are left out); it is reproduced when it holds in each of them, and the evidence gives the
@@ -212,7 +215,27 @@ def low_utility_avoided(runs: list[dict], testbed_dir: str | Path | None = None)
     )
 
 
-CLAIMS = (learnalign_beats_random, gradalign_avoids_corrupted, gradalign_finds_target, low_utility_avoided)
+def gradalign_trains_better_under_noise(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
+    claim = "Under noisy rewards GradAlign's selection trains a more accurate policy than acc_greedy's and random's"
+    runs = [r for r in plain_runs(runs) if r.get("regime") == "noisy_reward" and r.get("metrics")]
+    groups, checks = _by_setting(runs), []
+    for key, rs in groups.items():
+        if (bench := main_benchmark(rs)) is None:
+            continue
+        what = f"{bench} accuracy (%):"
+        if out := _compare(rs, ["gradalign"], ["acc_greedy", "random"], _accuracy(bench), what, above=True):
+            checks.append((_label(key, list(groups)), *out))
+    missing = "no noisy_reward runs with gradalign, acc_greedy, random and an accuracy after training"
+    return _verdict(claim, runs, checks, testbed_dir, missing)
+
+
+CLAIMS = (
+    learnalign_beats_random,
+    gradalign_avoids_corrupted,
+    gradalign_finds_target,
+    low_utility_avoided,
+    gradalign_trains_better_under_noise,
+)
 
 
 def verdicts(runs: list[dict], testbed_dir: str | Path | None = None) -> list[dict]:
@@ -227,7 +250,7 @@ def verdict_line(v: dict, study: str | None = None) -> str:
 
 
 def verdicts_markdown(runs: list[dict], testbed_dir: str | Path | None = None, all_claims: bool = False) -> str:
-    """One line per claim the runs test (all four with `all_claims`), per study when the runs span several (their
+    """One line per claim the runs test (every claim with `all_claims`), per study when the runs span several (their
     `study` field), e.g. for the README: verdicts_markdown(runs of every study, "results/testbed")."""
     by_study: dict[str | None, list[dict]] = {}
     for r in runs:
