@@ -27,7 +27,7 @@ from rlselect.cache import (
 )
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
-from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary
+from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary, uses_rollouts
 
 log = logging.getLogger("rlselect")
 
@@ -202,11 +202,6 @@ def prepare(cfg: DictConfig) -> Prepared:
     ctx.cost["seconds"]["rollouts"] = (computed if computed is not None else wall) if used else 0.0
     ctx.cost["seconds"]["rollouts_wall"] = wall
     return ctx
-
-
-def uses_rollouts(selector, params: dict) -> bool:
-    """Whether the selector reads the pool's rollouts (directly, or through gradient features)."""
-    return bool(selector.needs & {"rollouts", "features", "val_features"}) or params.get("source") == "rollouts"
 
 
 def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list[str], dict]:

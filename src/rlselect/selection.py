@@ -150,6 +150,11 @@ def with_scoring_lora(model, feat_cfg: dict, *, copy: bool):
     return attach_scoring_lora(copy_module.deepcopy(model) if copy else model, **lora)
 
 
+def uses_rollouts(selector, params: dict) -> bool:
+    """Whether the selector reads the pool's rollouts (directly, or through gradient features)."""
+    return bool(selector.needs & {"rollouts", "features", "val_features"}) or params.get("source") == "rollouts"
+
+
 def item_stats(rows: list[dict]) -> dict[str, dict]:
     """id -> {"p", "mean_len"} from rollout rows."""
     return {r["id"]: {"p": r["p"], "mean_len": r["mean_len"]} for r in rows}

@@ -51,7 +51,10 @@ def test_every_step_trains_on_its_own_rounds_selection(tmp_path, shared_cache_di
     )
     run(cfg, tmp_path / "run")
     rounds_dir = tmp_path / "run" / "rounds"
-    selected = [set(json.loads((rounds_dir / f"round_{t:04d}.json").read_text())["ids"]) for t in range(3)]
+    records = [json.loads((rounds_dir / f"round_{t:04d}.json").read_text()) for t in range(3)]
+    selected = [set(r["ids"]) for r in records]
+    # random reads no rollouts, so a round samples none (at paper scale: 5120 x k_r generations saved)
+    assert all(r["rollouts_generated"] == 0 and r["chunk_mean_success_rate"] is None for r in records)
     assert len(trained) == 9 and selected[0] != selected[1] != selected[2]
     for step, ids in enumerate(trained, start=1):
         t = (step - 1) // 3
@@ -69,3 +72,22 @@ def test_every_step_trains_on_its_own_rounds_selection(tmp_path, shared_cache_di
 @pytest.fixture(autouse=True)
 def _no_wandb(monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
+
+
+def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, shared_cache_dir):
+    from rlselect.pipeline import run
+
+    cfg = compose_tiny(
+        shared_cache_dir,
+        tmp_path / "results",
+        "selector=pass_filter",
+        "schedule=rounds",
+        "schedule.chunk_size=8",
+        "schedule.keep_fraction=0.5",
+        "schedule.steps_per_round=1",
+        "schedule.rounds=1",
+        "schedule.k_r=4",
+    )
+    record = run(cfg, tmp_path / "run")
+    (round0,) = record["selection"]["rounds"]
+    assert round0["rollouts_generated"] == 8 * 4 and 0.0 <= round0["chunk_mean_success_rate"] <= 1.0

@@ -36,7 +36,7 @@ def test_isolation_setting():
 
 
 def test_rollouts_are_charged_to_the_selectors_that_read_them():
-    from rlselect.pipeline import uses_rollouts
+    from rlselect.selection import uses_rollouts
     from rlselect.selectors import get_selector
 
     charged = {"random", "full", "ifd", "limr", "accuracy_band", "gradalign", "grad_norm", "learnalign"}

@@ -1,8 +1,9 @@
 """`schedule=rounds`: GRPO whose training set is re-selected every S steps (docs/methods.md section 3).
 
-Round t: take chunk t of M candidates, sample k_r rollouts per candidate with the current policy,
-compute what the selector needs at that policy (gradients, validation gradient, ...), keep the top
-fraction q, train S steps on it. Any selector works in this schedule.
+Round t: take chunk t of M candidates, sample k_r rollouts per candidate with the current policy
+(only for selectors that read rollouts: random or a length heuristic would pay M x k_r generations a
+round for nothing), compute what the selector needs at that policy (gradients, validation gradient,
+...), keep the top fraction q, train S steps on it. Any selector works in this schedule.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def train_rounds(
     """(training summary, selection summary with per-round entries)."""
     from rlselect.cache import read_json
     from rlselect.rollouts.generate import sample_rows
-    from rlselect.selection import gather_inputs, run_selector, selection_summary
+    from rlselect.selection import gather_inputs, run_selector, selection_summary, uses_rollouts
     from rlselect.train.grpo import train_grpo
     from rlselect.train.rounds import RoundSchedule, chunks, slot_dataset
 
@@ -49,9 +50,11 @@ def train_rounds(
     def select_round(model, t: int, chunk_ids: list[str]):
         tok = tokenizer_box["tok"]
         recs = [by_id[i] for i in chunk_ids]
-        rows = sample_rows(
-            model, tok, recs, rollout_cfg, G=int(sched.get("k_r", rollout_cfg["G"])), seed=seed * 1009 + t
-        )
+        rows = []
+        if uses_rollouts(selector, params):
+            rows = sample_rows(
+                model, tok, recs, rollout_cfg, G=int(sched.get("k_r", rollout_cfg["G"])), seed=seed * 1009 + t
+            )
         inputs = gather_inputs(
             selector,
             recs,
@@ -72,7 +75,8 @@ def train_rounds(
         )
         summary = selection_summary([by_id[i] for i in kept], inputs.stats, regime, target)
         summary.update({f"diag_{k}": v for k, v in diagnostics.items()})
-        summary["chunk_mean_success_rate"] = sum(s["p"] for s in inputs.stats.values()) / len(inputs.stats)
+        ps = [s["p"] for s in inputs.stats.values()]
+        summary["chunk_mean_success_rate"] = sum(ps) / len(ps) if ps else None
         summary["rollouts_generated"] = sum(len(r["completions"]) for r in rows)
         return kept, summary
 
