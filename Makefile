@@ -75,6 +75,17 @@ sweep-baselines: install
 	$(VENV)/bin/rlselect -m study=sweep_baselines selector=$(SELECTORS) budget=$(BUDGETS) seed=$(SEEDS) $(ARGS)
 	$(PY) -m rlselect.report study=sweep_baselines
 
+# LearnAlign's budget study on the digits testbed, demo_budget's whole layout (5 seeds, 4 budgets; ~2.5 h on
+# 2 CPU cores): the preset's sweep, then `full` once per seed and the ablations w/o V and w/o warm-up.
+TESTBED_BUDGET := $(OFFLINE) $(VENV)/bin/rlselect -m experiment=testbed_budget logger=none
+.PHONY: testbed-budget
+testbed-budget: install
+	$(TESTBED_BUDGET) $(ARGS)
+	$(TESTBED_BUDGET) hydra.sweeper.params.selector=full hydra.sweeper.params.budget=256 $(ARGS)
+	$(TESTBED_BUDGET) selector=learnalign selector.params.use_variance=false variant=no_v hydra.sweeper.params.selector=learnalign $(ARGS)
+	$(TESTBED_BUDGET) selector=learnalign selector.warmup.enabled=false variant=no_warmup hydra.sweeper.params.selector=learnalign $(ARGS)
+	$(OFFLINE) $(PY) -m rlselect.report study=testbed_budget
+
 # Paper-layout tables (Markdown + LaTeX) and figures for every study under results/.
 .PHONY: tables
 tables: install
