@@ -94,10 +94,13 @@ def data_overrides(data_cfg: dict, local: dict[str, str]) -> list[str]:
 
 
 def eval_override(eval_cfg: dict, shared: Path | None) -> str:
-    """The preset's benchmarks that are on disk (each run's protocol kept, k at most 2), else arith."""
+    """The preset's benchmarks that are generated in code or on disk (each run's protocol kept, k at most 2),
+    else arith."""
+    from rlselect.eval.benchmarks import GENERATED
+
     runs = []
     for r in eval_cfg["runs"]:
-        local = [b for b in r["benchmarks"] if b == "arith" or (shared is not None and (shared / b).is_dir())]
+        local = [b for b in r["benchmarks"] if b in GENERATED or (shared is not None and (shared / b).is_dir())]
         if local:
             k = f",k:{min(int(r.get('k', 1)), 2)}" if r.get("k") else ""
             runs.append(f"{{benchmarks:[{','.join(local)}],protocol:{r['protocol']}{k}}}")
