@@ -37,6 +37,15 @@ OmegaConf.register_new_resolver(
 )
 
 
+def compose(overrides, hydra_node: bool = False) -> DictConfig:
+    """The config a run with these overrides would get, composed without running anything."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra_node)
+
+
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     from rlselect import console

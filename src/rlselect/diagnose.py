@@ -1,41 +1,14 @@
 """`python -m rlselect.diagnose [experiment=<preset>] [overrides]`: does gradient alignment mean
 anything on this testbed?
 
-Premise diagnostics of a pool at a policy, before any selector is trusted with it. The policy is the
-preset's model (`model` group; the scoring policy is the base model, no warm-up), the rollouts come
-from the project's cached rollout stage (`rollouts` group, with G replaced by `diagnose.G`), and the
-per-prompt gradients are the project's own policy gradients, computed exactly as selection computes
-them (`selection.compute_gradient_features`: same `features.params`, `features.token_agg` and
-`features.rollouts_for_grad`), but exact (no projection) unless `diagnose.projection_dim` is set.
-The validation set (`data.val_split`, `data.val_size`) is rolled out and differentiated the same
-way, one gradient per validation prompt (rollouts_for_grad=all, as for GradAlign's g_V).
+Premise diagnostics of a pool at the preset's model (no warm-up), before any selector is trusted
+with it: the rollouts come from the cached rollout stage (G = `diagnose.G`), the per-prompt
+gradients from `selection.compute_gradient_features` with the preset's `features.*`, exact unless
+`diagnose.projection_dim` is set; the validation set's gradients likewise (rollouts_for_grad=all).
+The numbers (`ROWS`) and the criteria (cos_clean_clean >= 0.05, oracle_auc >= 0.8) are defined in
+docs/methods.md section 9.
 
-Numbers (all cosines are between unit gradients u_i = g_i / ||g_i||; prompts with a zero gradient,
-i.e. p in {0, 1}, are left out of every cosine and of the energy; "clean" / "corrupted" are the
-ground-truth classes of `selection.is_good`: clean, on-target or useful items vs the rest; regimes
-without ground truth get the overall numbers and None for the per-class ones):
-
-  zero_var, zero_var_clean, zero_var_corrupted   share of prompts with p in {0, 1} (all, per class)
-  cos_all, cos_clean_clean, cos_corrupted_corrupted, cos_clean_corrupted
-                      mean pairwise cosine (self-pairs excluded) over all / within / across classes
-  abs_cos_all         mean pairwise |cosine| over all (shared directions whose signs cancel in cos_all)
-  oracle_auc          each prompt scored by its cosine with the mean unit gradient of the OTHER
-                      clean prompts (leave-one-out for clean ones); AUC of clean vs corrupted
-                      (ties count 1/2). oracle_auc_all: the same with zero-gradient prompts kept
-                      at score 0, as a selector ranks them.
-  val_coherence       mean over validation prompts of the cosine between its unit gradient and the
-                      mean unit gradient of the other validation prompts
-  val_auc             pool prompts scored by their cosine with the mean unit validation gradient
-                      (GradAlign's signal, with unit rather than raw validation gradients); AUC
-  cos_clean_val, cos_corrupted_val   mean cosine between a pool prompt of the class and a
-                      validation prompt
-  top10_energy        share of the squared singular values of the (non-zero) unit-gradient matrix
-                      in its top 10, UNcentered (the rows as they are, so a shared mean direction
-                      counts); top10_energy_centered: the same after subtracting the mean row
-
-Criteria (written to the markdown page): cos_clean_clean >= 0.05 and oracle_auc >= 0.8.
-
-Overrides (besides any config key of the project; `diagnose.*` keys need no `+`):
+Overrides (besides any config key; `diagnose.*` keys need no `+`):
   diagnose.testbed=<name>       output name (default: data.name)
   diagnose.G=<int>              rollouts per pool prompt for this pass (default 8; replaces rollouts.G)
   diagnose.val_G=<int>          rollouts per validation prompt (default: diagnose.G)
@@ -43,10 +16,8 @@ Overrides (besides any config key of the project; `diagnose.*` keys need no `+`)
   diagnose.projection_dim=<d>   project the gradients (features.projection.kind) instead of exact ones
   diagnose.top_k=<int>          principal components in the energy share (default 10)
 
-Example (the embedded noisy-reward testbed; presets may set hydra.mode=MULTIRUN: it is ignored here,
-the config is composed once and the preset's sweep is not run):
+A preset's hydra.mode=MULTIRUN is ignored: the config is composed once, its sweep is not run.
 
-  HF_HUB_OFFLINE=1 python -m rlselect.diagnose experiment=demo_noisy diagnose.testbed=arith
   make diagnose ARGS="experiment=demo_noisy diagnose.testbed=arith diagnose.G=32"
 """
 
@@ -154,7 +125,7 @@ def premise_diagnostics(
     p: Sequence[float] | None = None,
     top_k: int = 10,
 ) -> dict[str, Any]:
-    """The premise numbers of a pool (module docstring) from its gradients.
+    """The premise numbers of a pool (docs/methods.md section 9) from its gradients.
 
     features: [n, d] per-prompt gradients (any positive scale per row; zero rows = no signal).
     labels: per prompt, True (clean), False (corrupted) or None (no ground truth); None for all.
@@ -410,18 +381,15 @@ def hydra_overrides(args: Sequence[str]) -> list[str]:
 
 
 def compose_config(args: Sequence[str]):
-    from hydra import compose, initialize_config_dir
+    from rlselect.cli import compose
 
-    from rlselect.cli import CONF_DIR
-
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(config_name="config", overrides=hydra_overrides(args))
+    return compose(hydra_overrides(args))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rlselect.diagnose",
-        description="Premise diagnostics of a testbed (see the module docstring for the numbers and keys).",
+        description="Premise diagnostics of a testbed (keys: the module docstring; numbers: docs/methods.md section 9).",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. experiment=demo_noisy diagnose.G=32")
     args = parser.parse_args(argv)

@@ -36,6 +36,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name as canonical
+
 REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "requirements.txt"
 BUDGET_BYTES = 64 * 1024 * 1024  # what one device call carries (working tree and carried paths together)
@@ -88,10 +90,6 @@ EXCLUDED = {
     "lm_eval.utils.make_table (lm_eval/utils.py:481), which rlselect does not call",
     "more-itertools": "lm-eval's vLLM model classes only",
 }
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def parse_requirements(text: str) -> dict[str, str]:

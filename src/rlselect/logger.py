@@ -52,27 +52,20 @@ def start_logger(cfg: dict, run_dir: Path, config: dict[str, Any], name: str):
     mode = wandb_mode(cfg.get("mode", "auto"))
     os.environ["WANDB_MODE"] = mode  # TRL's callback and any child process see the same mode
     os.environ.setdefault("WANDB_SILENT", "true")
+    kwargs = dict(
+        project=cfg.get("project", "rlselect"),
+        entity=cfg.get("entity"),
+        name=name,
+        group=cfg.get("group"),
+        config=config,
+        dir=str(run_dir),
+        reinit="finish_previous",
+    )
     try:
-        run = wandb.init(
-            project=cfg.get("project", "rlselect"),
-            entity=cfg.get("entity"),
-            name=name,
-            group=cfg.get("group"),
-            config=config,
-            dir=str(run_dir),
-            mode=mode,
-            reinit="finish_previous",
-        )
+        run = wandb.init(mode=mode, **kwargs)
     except Exception as exc:  # a network hiccup must not kill a training run
         log.warning("wandb.init failed (%s); continuing offline", exc)
         os.environ["WANDB_MODE"] = "offline"
-        run = wandb.init(
-            project=cfg.get("project", "rlselect"),
-            name=name,
-            config=config,
-            dir=str(run_dir),
-            mode="offline",
-            reinit="finish_previous",
-        )
+        run = wandb.init(mode="offline", **kwargs)
     log.info("W&B run %s in %s mode (logs in %s)", run.name, mode, run_dir / "wandb")
     return WandbLogger(run)

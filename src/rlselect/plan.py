@@ -8,10 +8,9 @@ import argparse
 import itertools
 import sys
 
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from rlselect.cli import CONF_DIR
+from rlselect.cli import compose
 
 
 def sweep_runs(cfg) -> list[dict[str, str]]:
@@ -22,13 +21,8 @@ def sweep_runs(cfg) -> list[dict[str, str]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)] or [{}]
 
 
-def compose_study(overrides: list[str]):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(config_name="config", overrides=overrides, return_hydra_config=True)
-
-
 def describe(overrides: list[str]) -> str:
-    cfg = compose_study(overrides)
+    cfg = compose(overrides, hydra_node=True)
     runs = sweep_runs(cfg)
     lines = [f"study {cfg.study}: {len(runs)} runs"]
     model = cfg.model.get("path") or cfg.model.name
@@ -49,7 +43,7 @@ def describe(overrides: list[str]) -> str:
 
     args = OmegaConf.to_container(cfg.trainer.args, resolve=True)
     for run in runs:
-        sub = compose_study([*overrides, *(f"{k}={v}" for k, v in run.items())])
+        sub = compose([*overrides, *(f"{k}={v}" for k, v in run.items())], hydra_node=True)
         budget = sub.budget if sub.selector.name != "full" else "pool"
         if sub.schedule.name == "rounds":
             steps = sub.schedule.steps_per_round * sub.schedule.rounds
@@ -88,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*")
     ns = parser.parse_args(argv)
     if ns.check_gpu:
-        cfg = compose_study(ns.overrides)
+        cfg = compose(ns.overrides, hydra_node=True)
         return check_gpu(cfg.model.name)
     print(describe(ns.overrides))
     return 0

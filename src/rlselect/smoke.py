@@ -28,7 +28,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from rlselect.cli import CONF_DIR
+from rlselect.cli import CONF_DIR, compose
 
 log = logging.getLogger("rlselect.smoke")
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -36,14 +36,6 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 def presets() -> list[str]:
     return sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yaml"))
-
-
-def compose(overrides: list[str], hydra_node: bool = False):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=overrides, return_hydra_config=hydra_node)
 
 
 def sweep_selectors(preset: str) -> list[str]:
@@ -192,15 +184,13 @@ def smoke_plan(preset: str, every_selector: bool = False) -> list[str]:
     selectors = sweep_selectors(preset)
     if every_selector:
         return selectors
-    best: dict[str, str] = {}
+    best: dict[str, tuple[int, str]] = {}  # schedule -> (number of inputs, selector)
     for name in selectors:
-        schedule = str(compose([f"experiment={preset}", f"selector={name}"]).schedule.name)
-        needs = len(get_selector(compose([f"selector={name}"]).selector.name).needs)
-        if schedule not in best or needs > len(
-            get_selector(compose([f"selector={best[schedule]}"]).selector.name).needs
-        ):
-            best[schedule] = name
-    return list(best.values())
+        cfg = compose([f"experiment={preset}", f"selector={name}"])
+        needs = len(get_selector(cfg.selector.name).needs)
+        if needs > best.get(str(cfg.schedule.name), (-1, ""))[0]:
+            best[str(cfg.schedule.name)] = (needs, name)
+    return [name for _, name in best.values()]
 
 
 def run_smoke(names: list[str] | None, out: Path, work: Path, every_selector: bool = False) -> list[dict]:
