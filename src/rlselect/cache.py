@@ -15,25 +15,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
 
 def _canonical(obj: Any) -> Any:
-    """Plain, order-stable JSON view of configs (OmegaConf, Paths, tuples, sets)."""
-    try:
-        from omegaconf import DictConfig, ListConfig, OmegaConf
-
-        if isinstance(obj, (DictConfig, ListConfig)):
-            obj = OmegaConf.to_container(obj, resolve=True)
-    except ImportError:  # pragma: no cover - omegaconf is a dependency
-        pass
+    """Plain JSON view of configs (OmegaConf, tuples, sets; keys as strings; dumps sorts them)."""
+    if isinstance(obj, (DictConfig, ListConfig)):
+        obj = OmegaConf.to_container(obj, resolve=True)
     if isinstance(obj, dict):
-        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): _canonical(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_canonical(v) for v in obj]
     if isinstance(obj, set):
         return sorted(_canonical(v) for v in obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+    return obj  # a Path (and anything else) is written by json.dumps(default=str)
 
 
 def stage_key(*parts: Any, length: int = 16) -> str:
