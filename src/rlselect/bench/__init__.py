@@ -1,11 +1,8 @@
 """`make bench` (`python -m rlselect.bench [--quick]`): what selection costs, measured.
 
-gradients.py: per-prompt gradient features, batched vs per-prompt loop vs the floor of one plain
-forward+backward, with and without projection; rollouts.py: generation throughput; selection.py:
-selection overhead vs GRPO training per selector, from the pipeline's own cost record; scaling.py:
-the gradient paths vs the floor on random Qwen2 models of 0.3M-55M parameters; each with its peak
-memory (core.py: timer, memory, machine, models, floor). Writes `<out>/<name>.json` and the summary
-`<out>/README.md`; `--quick` shrinks everything to seconds (tests).
+One module per benchmark in BENCHMARKS (gradient features, rollout generation, selection overhead vs GRPO training,
+scaling with model size), each with its peak memory; core.py: timer, memory, machine, models, floor. Writes
+`<out>/<name>.json` and the summary `<out>/README.md`; `--quick` shrinks everything to seconds (tests).
 """
 
 from __future__ import annotations

@@ -147,13 +147,8 @@ def time_paired(fn: Callable[[], Any], floor: Callable[[], Any], min_run_time: f
         floor_t.append(timers[0].timeit(1))
         path_t.append(timers[1].timeit(1))
     ratios = [p / f for p, f in zip(path_t, floor_t)]
-    return {
-        "s": statistics.median(path_t),
-        "floor_s": statistics.median(floor_t),
-        "ratio_to_floor": statistics.median(ratios),
-        "ratios": ratios,
-        "memory": mem,
-    }
+    path_s, floor_s, ratio = map(statistics.median, (path_t, floor_t, ratios))
+    return {"s": path_s, "floor_s": floor_s, "ratio_to_floor": ratio, "ratios": ratios, "memory": mem}
 
 
 def bench_model(s: Setup, seed: int = 0):

@@ -70,10 +70,8 @@ def bench_scaling(s: Setup, out_dir: str | Path | None = None) -> dict:
         for method, dim, fn in _paths(model, tok, x, dims, params):
             row = dict(size=name, params=params, method=method, dim=dim)
             if fn is None:
-                skipped = f"P*d = {params * (dim or 0):.1e} > {DENSE_MAX:.0e}"
-                rows.append(
-                    row | dict.fromkeys(("seconds", "floor_s", "ratio_to_floor", "peak_rss_mb")) | {"skipped": skipped}
-                )
+                row |= dict.fromkeys(("seconds", "floor_s", "ratio_to_floor", "peak_rss_mb"))
+                rows.append(row | {"skipped": f"P*d = {params * (dim or 0):.1e} > {DENSE_MAX:.0e}"})
                 continue
             t = time_paired(fn, floor, s.min_run_time, s.device)
             timed = dict(seconds=t["s"], floor_s=t["floor_s"], ratio_to_floor=t["ratio_to_floor"], ratios=t["ratios"])

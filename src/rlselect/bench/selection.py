@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import trl  # noqa: F401  (imported before any clock: a one-off import is not a selection cost)
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from rlselect.bench.core import peak_memory
-from rlselect.cli import CONF_DIR
+from rlselect.cli import compose
 from rlselect.models import resolve_model_path
 from rlselect.pipeline import run
 from rlselect.rewards import warmup
@@ -38,16 +37,11 @@ SETUP |= dict(max_new_tokens="rollouts.max_new_tokens", batch_size="features.bat
 EXCLUDED = "the warm start (copied from the source cache); imports of trl/transformers; the verifier worker's start"
 
 
-def compose_config(overrides: list[str]):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
-
-
 def bench_selection(quick: bool = False, source_cache: str | Path = ".cache/rlselect") -> dict:
     """Per selector: its run's cost record and rollouts_s, selection_s, total_s = their sum,
     train_s, ratio_to_train = total_s / train_s, selected (prompts), and the run's peak memory."""
     overrides = [*DEMO, *(QUICK if quick else [])]
-    base = compose_config([*overrides, f"cache_dir={source_cache}"])
+    base = compose([*overrides, f"cache_dir={source_cache}"])
     model = Path(resolve_model_path(OmegaConf.to_container(base.model, resolve=True), Path(source_cache)))
     warmup()
     setup = {k: int(OmegaConf.select(base, v)) for k, v in SETUP.items()}
@@ -60,7 +54,7 @@ def bench_selection(quick: bool = False, source_cache: str | Path = ".cache/rlse
             work = Path(tmp) / s
             shutil.copytree(model, work / "cache" / "models" / model.name)
             paths = [f"cache_dir={work / 'cache'}", f"results_dir={work / 'results'}"]
-            cfg = compose_config([*overrides, f"selector={s}", *(QUICK_SELECTOR.get(s, []) if quick else []), *paths])
+            cfg = compose([*overrides, f"selector={s}", *(QUICK_SELECTOR.get(s, []) if quick else []), *paths])
             with peak_memory() as mem:
                 record = run(cfg, work / "run")
             sec = record["cost"]["seconds"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from rlselect.cache import atomic_write_bytes, run_record_key
 from rlselect.report import figures, tables, verdicts
 
-REGIME_SHARE = {"noisy_reward": "corrupted_share", "imbalance": "on_target_share", "low_utility": "low_utility_share"}
+REGIME_SHARE = {regime: share for share, (regime, *_) in tables.POOL_SHARE.items()}  # 'imbalance': 'on_target_share'
 
 
 def load_runs(path: str | Path) -> list[dict]:

@@ -1,14 +1,9 @@
 """PNG figures from run records (matplotlib's Agg canvas, no pyplot state); each returns its path.
 
 Every figure shows means over seeds with 95% t-intervals (bands or error bars; `ci.half_width`), says how many seeds
-in its title and keeps its legend outside the data area.
-
-accuracy_vs_budget: test accuracy vs N per method (CI bands, paper numbers as crosses, base and full-data lines);
-reward_curves: GRPO training reward vs step, one line per method with a band; the run records hold no per-step rewards,
-    so this reads each run's run_dir/train/final/train_summary.json and is drawn only where those files exist;
-corrupted_share_per_round: share of corrupted (on-target, low-utility) prompts per round (rounds schedule);
-corrupted_share_bars: the same share for static selections, one bar per method;
-both share figures draw the pool's own share (the regime parameter, `tables.pool_share`) as a horizontal line.
+in its title and keeps its legend outside the data area. The run records hold no per-step rewards: reward_curves reads
+each run's run_dir/train/final/train_summary.json. The share figures (corrupted, on-target, low-utility share) draw
+the pool's own share (the regime parameter, `tables.pool_share`) as a horizontal line.
 """
 
 from __future__ import annotations
@@ -27,13 +22,15 @@ from rlselect.report import ci, paper
 from rlselect.report.tables import SHARE_LABELS, frame, method_rank, paper_refs, plain_runs, pool_share
 
 BAND = 0.15  # alpha of the CI bands
+LEGEND = dict(
+    fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False
+)
 
 
 def _ci_stats(groups) -> pd.DataFrame:
     """mean, n and the 95% CI half-width `half` (0 where n < 2: nothing to draw) of each group."""
     stats = groups.agg(["mean", "std", "count"]).rename(columns={"count": "n"})
-    half = [ci.half_width(s, int(n)) for s, n in zip(stats["std"], stats["n"])]
-    return stats.assign(half=pd.Series(half, index=stats.index).fillna(0.0))
+    return stats.assign(half=[ci.half_width(s, int(n)) for s, n in zip(stats["std"], stats["n"])]).fillna({"half": 0.0})
 
 
 def seeds_text(counts) -> str:
@@ -53,9 +50,15 @@ def _pool_line(ax: Axes, runs: list[dict], share: str) -> None:
         )
 
 
-def _colors(methods) -> dict[str, str]:
-    """A colour of matplotlib's default cycle per method, in method order."""
-    return {m: f"C{i % 10}" for i, m in enumerate(sorted(set(methods), key=method_rank))}
+def _colors(methods, key=method_rank) -> dict[str, str]:
+    """A colour of matplotlib's default cycle per method, in method order (`key`)."""
+    return {m: f"C{i % 10}" for i, m in enumerate(sorted(set(methods), key=key))}
+
+
+def _band(ax: Axes, s: pd.DataFrame, color: str, label: str, **line) -> None:
+    """The mean per x as a line, its 95% CI as a band."""
+    ax.plot(s.index, s["mean"], color=color, label=label, **line)
+    ax.fill_between(s.index, s["mean"] - s.half, s["mean"] + s.half, color=color, alpha=BAND, linewidth=0)
 
 
 def _axes(title: str, xlabel: str, ylabel: str) -> Axes:
@@ -73,15 +76,7 @@ def _save(ax: Axes, path: str | Path, empty: str | None, legend: str | None = No
     if empty:
         ax.text(0.5, 0.5, empty, ha="center", va="center", transform=ax.transAxes, color="gray")
     elif legend is not None and ax.get_legend_handles_labels()[0]:
-        ax.legend(
-            fontsize=8,
-            title=legend or None,
-            title_fontsize=8,
-            loc="upper left",
-            bbox_to_anchor=(1.02, 1.0),
-            borderaxespad=0.0,
-            frameon=False,
-        )
+        ax.legend(title=legend or None, **LEGEND)
     buf = io.BytesIO()
     fig = ax.get_figure(root=True)
     assert fig is not None  # every Axes here comes from _axes' Figure
@@ -91,7 +86,8 @@ def _save(ax: Axes, path: str | Path, empty: str | None, legend: str | None = No
 
 
 def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Path:
-    """Accuracy vs budget N per method: the mean over seeds with its 95% CI band; base and full data as lines."""
+    """Test accuracy vs budget N per method: the mean over seeds with its 95% CI band, the paper's numbers as crosses;
+    base and full data as lines."""
     df = frame(plain_runs(runs), benchmark)
     sweep = df[(df.selector != "full") & (df.schedule == "static")]
     sweep = sweep.assign(ref=paper_refs(sweep, paper.LEARNALIGN_GSM8K)).astype({"ref": float})
@@ -104,10 +100,9 @@ def accuracy_vs_budget(runs: list[dict], benchmark: str, path: str | Path) -> Pa
     )
     colors = _colors(sweep.selector)
     for method, color in colors.items():
-        s, ref = stats.loc[method], refs.loc[method]
-        ax.plot(s.index, s["mean"], marker="o", color=color, label=method)
-        ax.fill_between(s.index, s["mean"] - s.half, s["mean"] + s.half, color=color, alpha=BAND, linewidth=0)
-        ax.scatter(ref.index[ref.notna()], ref.dropna(), marker="x", color=color)
+        _band(ax, stats.loc[method], color, method, marker="o")
+        ref = refs.loc[method].dropna()
+        ax.scatter(ref.index, ref, marker="x", color=color)
     base = df.dropna(subset=["base"]).drop_duplicates("seed").base  # one base evaluation per seed
     if len(base):
         ax.axhline(base.mean(), color="black", linestyle="--", linewidth=1, label="base (no RL)")
@@ -150,12 +145,8 @@ def reward_curves(runs: list[dict], path: str | Path) -> Path:
         "step",
         "mean reward",
     )
-    names = sorted(ranks, key=lambda name: ranks[name])
-    colors = {name: f"C{i % 10}" for i, name in enumerate(names)}
-    for name in names:
-        s = stats.loc[name]
-        ax.plot(s.index, s["mean"], color=colors[name], linewidth=1.2, label=name)
-        ax.fill_between(s.index, s["mean"] - s.half, s["mean"] + s.half, color=colors[name], alpha=BAND, linewidth=0)
+    for name, color in _colors(ranks, key=ranks.get).items():
+        _band(ax, stats.loc[name], color, name, linewidth=1.2)
     return _save(ax, path, None if curves else "no train_summary.json with rewards found", "")
 
 
@@ -172,9 +163,7 @@ def corrupted_share_per_round(runs: list[dict], path: str | Path, share: str = "
         f"{what} share (%)",
     )
     for method, color in _colors(rounds.selector).items():
-        s = stats.loc[method]
-        ax.plot(s.index, s["mean"], marker=".", color=color, label=method)
-        ax.fill_between(s.index, s["mean"] - s.half, s["mean"] + s.half, color=color, alpha=BAND, linewidth=0)
+        _band(ax, stats.loc[method], color, method, marker=".")
     if len(rounds):
         _pool_line(ax, runs, share)
         ax.set_ylim(0, 100)

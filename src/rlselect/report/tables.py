@@ -27,7 +27,7 @@ POOL_SHARE = {
     "on_target_share": ("imbalance", "target_share", 0.1),
     "low_utility_share": ("low_utility", "low_utility_fraction", 0.5),
 }
-COLUMNS = ["rid", "run", "selector", "schedule", "budget", "seed", "method", "cost_s", "rollouts", "bench", "acc"]
+COLUMNS = ["rid", "run", "selector", "schedule", "budget", "seed", "method", "rollouts", "bench", "acc"]
 COLUMNS += ["base", *SHARES]  # accuracies and shares in %
 # Styler.format(escape="latex") escapes cells and headers, but neither the caption nor these symbols.
 TEX_CAPTION = str.maketrans(
@@ -79,17 +79,14 @@ def frame(runs: list[dict], benchmark: str | None = None) -> pd.DataFrame:
     """One row per (run, benchmark) (only `benchmark` if given): keys, cost, accuracies and shares in %.
 
     `rid` tells the runs apart, `run` holds the record (for the paper's `applies`), `method` folds the variant
-    in; cost_s is the rollout + selection (incl. warm-up and rounds) seconds, rollouts the completions generated.
+    in; rollouts: the completions generated for selection (incl. warm-up and rounds).
     """
     rows = []
     for rid, run in enumerate(runs):
         sel, cost = run.get("selection") or {}, run.get("cost", {})
-        sec, rounds = cost.get("seconds", {}), sel.get("rounds") or []
-        cost_s = float(sec.get("rollouts") or 0.0) + float(sec.get("selection") or 0.0)
-        cost_s += sum(float(r.get("seconds") or 0.0) for r in rounds)
-        rollouts = int(cost.get("rollouts_generated") or 0) + sum(int(r.get("rollouts_generated") or 0) for r in rounds)
+        rollouts = sum(int(c.get("rollouts_generated") or 0) for c in [cost, *(sel.get("rounds") or [])])
         keys = [rid, run, run["selector"], run["schedule"], run["budget"], run.get("seed")]
-        keys += [paper.method_key(run["selector"], run.get("variant")), cost_s, rollouts]
+        keys += [paper.method_key(run["selector"], run.get("variant")), rollouts]
         for b in (b for b in run.get("metrics", {}) if benchmark in (None, b)):
             accs = [(run.get(k, {}).get(b) or {}).get("accuracy") for k in ("metrics", "base_metrics")]
             fractions = accs + [sel.get(s) for s in SHARES]
@@ -105,7 +102,7 @@ def with_base(runs: list[dict], benchmark: str | None = None, by_setting: bool =
     base = df.dropna(subset=["base"]).drop_duplicates(["seed", "bench"])
     rid = -1 - base.groupby("seed", sort=False, dropna=False).ngroup()
     base = base.assign(selector="base", method="base", acc=base["base"], rid=rid)
-    df = pd.concat([base.assign(**dict.fromkeys(["cost_s", "rollouts", *SHARES], NAN)), df], ignore_index=True)
+    df = pd.concat([base.assign(**dict.fromkeys(["rollouts", *SHARES], NAN)), df], ignore_index=True)
     by_schedule = by_setting and len({r["schedule"] for r in runs}) > 1
     by_budget = by_setting and len(budgets_of(runs)) > 1
     rows, ranks = [], []
@@ -134,9 +131,7 @@ def summarize(groups, value: str = "acc") -> pd.DataFrame:
     with the cell text."""
     stats = groups.agg(mean=(value, "mean"), std=(value, "std"), n=(value, "count"), ref=("ref", "first"))
     stats = stats.assign(half=[ci.half_width(s, int(n)) for s, n in zip(stats["std"], stats["n"])])
-    return stats.assign(
-        cell=[fmt_cell(m, h, n, r) for m, h, n, r in zip(stats["mean"], stats.half, stats.n, stats.ref)]
-    )
+    return stats.assign(cell=[fmt_cell(*r) for r in stats[["mean", "half", "n", "ref"]].itertuples(index=False)])
 
 
 def grid(df: pd.DataFrame, cols: list[str], index="method", seed_cols: list | None = None, cost=False) -> pd.DataFrame:
@@ -271,21 +266,13 @@ def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str
 def selection_table(runs: list[dict], share: str) -> tuple[str, str]:
     """Selection studies (`selection_only` runs, no training): per selector the regime's share among the
     selected prompts, their mean success rate and the ranking AUC of good vs bad items, mean ± 95% CI."""
-    cols = {share: f"{SHARE_LABELS[share]} share of selected (%)", "p": "mean success rate (%)"}
-    cols["auc"] = "ranking AUC good vs bad (x100)"
-    rows = []
-    for r in plain_runs(runs):
-        sel = r.get("selection") or {}
-        auc = (sel.get("diagnostics") or {}).get("ranking_auc")
-        values = (sel.get(share), sel.get("mean_success_rate"), auc)
-        rows.append([r["selector"], *(NAN if v is None else 100.0 * v for v in values), None])
-    df = pd.DataFrame(rows, columns=["method", *cols, "ref"])
-    order = sorted(dict.fromkeys(df.method), key=method_rank)
-    table = pd.DataFrame(index=order)
-    groups = df.groupby("method", sort=False)
-    table.insert(0, "seeds", groups.size().reindex(order).map(str))
-    for col, label in cols.items():
-        table[label] = summarize(groups, col).cell.reindex(order).fillna(DASH)
+    labels = {f"selection.{share}": f"{SHARE_LABELS[share]} share of selected (%)"}
+    labels |= {"selection.mean_success_rate": "mean success rate (%)"}
+    labels |= {"selection.diagnostics.ranking_auc": "ranking AUC good vs bad (x100)"}
+    df = pd.json_normalize(plain_runs(runs)).reindex(columns=["selector", *labels]).astype(dict.fromkeys(labels, float))
+    groups = df.assign(ref=None, **{k: 100.0 * df[k] for k in labels}).groupby("selector")
+    table = pd.DataFrame({"seeds": groups.size().map(str)} | {v: summarize(groups, k).cell for k, v in labels.items()})
+    table = table.reindex(sorted(table.index, key=method_rank)).rename_axis("method").reset_index()
     pool = pool_share(runs, share)
     ref = f" (the pool's own share: {100 * pool[0]:.0f}%, {pool[1]})" if pool else ""
     budgets = "/".join(str(b) for b in sorted({r["budget"] for r in runs}))
@@ -294,4 +281,4 @@ def selection_table(runs: list[dict], share: str) -> tuple[str, str]:
         f"the N={budgets} selected prompts{ref}, their mean success rate, and the AUC of each selector's ranking for "
         "good vs bad items; mean ± 95% CI half-width (t-interval over seeds); no training (selection_only)"
     )
-    return render(caption, table.rename_axis("method").reset_index(), f"selection_{share}")
+    return render(caption, table, f"selection_{share}")

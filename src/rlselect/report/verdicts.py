@@ -1,40 +1,32 @@
 """Verdicts on the papers' claims, computed from run records (never typed by hand).
 
-One function per claim; each takes one study's records (and the folder of premise diagnostics, results/testbed) and
-returns {claim, verdict, evidence, n_seeds}, verdict one of VERDICTS:
+One function per claim (CLAIMS); each takes one study's records (and the folder of premise diagnostics,
+results/testbed) and returns {claim, verdict, evidence, n_seeds}, verdict one of VERDICTS. Each compares selectors by
+the 95% Welch interval (`ci.welch`) of the difference of their means over seeds, in %:
 
-- learnalign_beats_random: "LearnAlign beats random at small budgets". Plain static runs of a clean pool (regime
-  none) with learnalign and random at a budget below the pool size (the budget of the study's `full` runs; any
-  budget when there are none); the smallest such budget; accuracy on the study's main benchmark (the one named like
-  the runs' data, else the first in tables.BENCHMARK_ORDER). Reproduced when the 95% Welch interval of
-  mean(learnalign) - mean(random) lies above 0.
-- gradalign_avoids_corrupted: "GradAlign keeps the corrupted share far below acc_greedy's and random's". noisy_reward
-  runs, `selection.corrupted_share` (for rounds runs the record's mean over rounds). Reproduced when both intervals,
-  gradalign - acc_greedy and gradalign - random, lie below 0 (so gradalign's mean is below both).
-- gradalign_finds_target: "GradAlign finds the target family". imbalance runs, `selection.on_target_share`;
-  reproduced when the interval of gradalign - random lies above 0.
-- low_utility_avoided: "Low-utility items avoided". low_utility runs, `selection.low_utility_share`; reproduced when
-  the interval of gradalign - random, and of learnalign - random where learnalign ran, lies below 0.
-- gradalign_trains_better_under_noise: "Under noisy rewards GradAlign's selection trains a more accurate policy than
-  acc_greedy's and random's". noisy_reward runs, accuracy on the main benchmark after training; reproduced when
-  both intervals, gradalign - acc_greedy and gradalign - random, lie above 0.
+- learnalign_beats_random: accuracy on the main benchmark (`main_benchmark`), learnalign - random above 0, in plain
+  static runs of a clean pool (regime none) at the smallest budget of both below the pool size (the budget of the
+  study's `full` runs; any budget without them).
+- gradalign_avoids_corrupted: noisy_reward runs' `selection.corrupted_share` (rounds runs: the mean over rounds),
+  gradalign - acc_greedy and gradalign - random below 0.
+- gradalign_finds_target: imbalance runs' `selection.on_target_share`, gradalign - random above 0.
+- low_utility_avoided: low_utility runs' `selection.low_utility_share`, gradalign - random (and learnalign - random
+  where learnalign ran) below 0.
+- gradalign_trains_better_under_noise: noisy_reward runs' accuracy on the main benchmark after training,
+  gradalign - acc_greedy and gradalign - random above 0.
 
 Each claim is checked in every setting (data, model, schedule, budget) whose records hold all the selectors it
-compares (variant runs are left out); it is reproduced when it holds in each of them, and the evidence gives the
-numbers of each: mean ± 95% CI half-width over seeds per selector (`ci.half_width`) and the difference's Welch
-interval (`ci.welch`), in %. Fewer than two seeds on a side give no interval, hence no "reproduced".
+compares (variant runs are left out) and reproduced when it holds in each; the evidence gives mean ± 95% CI
+half-width over seeds per selector (`ci.half_width`) and each difference's interval. Fewer than two seeds on a side
+give no interval, hence no "reproduced".
 
-The premise. GradAlign and LearnAlign rank prompts by how their policy gradients align, which means something only
-where prompts' gradients share directions; `python -m rlselect.diagnose` measures that per testbed and writes
-results/testbed/<testbed>.json with its `criteria` (cos_clean_clean >= 0.05, oracle_auc >= 0.8). The testbed of a
-run is its `data` name. The rule:
-  - no records for the claim                                  -> "no data";
-  - the claim holds                                           -> "reproduced", with a note when the premise fails;
-  - the claim does not hold and a criterion is not met        -> "premise fails";
-  - the claim does not hold otherwise (criteria met, or no diagnostics) -> "not reproduced".
-The evidence always carries the numbers and, where results/testbed/<data>.json exists, which criteria failed
-("premise fails (results/testbed/arith.json: cos_clean_clean 0.0009 < 0.05, oracle_auc 0.494 < 0.8)"), and says
-when the diagnostics were measured in another regime or with another model than the runs'.
+The premise: GradAlign and LearnAlign rank prompts by how their policy gradients align, which means something only
+where prompts' gradients share directions; `python -m rlselect.diagnose` measures that per testbed (a run's `data`)
+and writes results/testbed/<testbed>.json with its `criteria` (cos_clean_clean >= 0.05, oracle_auc >= 0.8). No
+records -> "no data"; the claim holds -> "reproduced" (with a note when the premise fails); else "premise fails" when
+a criterion is not met, "not reproduced" otherwise (criteria met, or no diagnostics). The evidence says which
+criteria failed ("premise fails (results/testbed/arith.json: cos_clean_clean 0.0009 < 0.05, oracle_auc 0.494 < 0.8)")
+and when the diagnostics were measured in another regime or with another model than the runs'.
 """
 
 from __future__ import annotations
@@ -44,33 +36,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rlselect.report import ci
-from rlselect.report.tables import BENCHMARK_ORDER, benchmarks_of, fmt_cell, method_rank, plain_runs, pool_share
+from rlselect.report.tables import POOL_SHARE, benchmarks_of, fmt_cell, plain_runs, pool_share
 
 VERDICTS = ("reproduced", "not reproduced", "premise fails", "no data")
 Check = tuple[str, bool, str, int]  # (setting label, the claim holds there, evidence, fewest seeds compared)
 
 
-def _setting(run: dict) -> tuple:
-    return (run.get("data"), run.get("model"), run["schedule"], run["budget"])
-
-
-def _label(key: tuple, keys: list[tuple]) -> str:
-    """'static N=64', with the data and model where the settings differ in them."""
-    data, model, schedule, budget = key
-    extra = [str(v) for i, v in enumerate((data, model)) if len({k[i] for k in keys}) > 1]
-    return " ".join([*extra, f"{schedule} N={budget}"])
-
-
-def _by_setting(runs: list[dict]) -> dict[tuple, list[dict]]:
+def _per_setting(runs: list[dict], check: Callable[[list[dict]], tuple[bool, str, int] | None]) -> list[Check]:
+    """`check` on the runs of each setting (data, model, schedule, budget), labelled 'static N=64' with the data and
+    model where the settings differ in them; settings where it gives None are left out."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        groups.setdefault(_setting(r), []).append(r)
-    return dict(sorted(groups.items(), key=lambda kv: tuple(str(v) for v in kv[0][:3]) + (kv[0][3],)))
-
-
-def _values(runs: list[dict], selector: str, get: Callable[[dict], float | None]) -> list[float]:
-    """`get` of each of `selector`'s runs (one per seed), in %; runs without the value are left out."""
-    return [100.0 * v for r in runs if r["selector"] == selector and (v := get(r)) is not None]
+        groups.setdefault((r.get("data"), r.get("model"), r["schedule"], r["budget"]), []).append(r)
+    checks: list[Check] = []
+    for key in sorted(groups, key=lambda k: (*map(str, k[:3]), k[3])):
+        if out := check(groups[key]):
+            extra = [str(v) for i, v in enumerate(key[:2]) if len({k[i] for k in groups}) > 1]
+            checks.append((" ".join([*extra, f"{key[2]} N={key[3]}"]), *out))
+    return checks
 
 
 def _cell(values: list[float]) -> str:
@@ -81,9 +64,12 @@ def _cell(values: list[float]) -> str:
 def _compare(
     runs: list[dict], ours: list[str], other: list[str], get, what: str, above: bool, pool: str = ""
 ) -> tuple[bool, str, int] | None:
-    """Each of `ours` against each of `other`: holds when every difference interval lies above 0 (`above`) or below.
-    None when a selector has no values."""
-    vals = {s: _values(runs, s, get) for s in dict.fromkeys([*ours, *other])}
+    """Each of `ours` against each of `other` on `get(run)` in % (runs without it left out): holds when every
+    difference interval lies above 0 (`above`) or below. None when a selector has no values."""
+    vals = {
+        s: [100.0 * v for r in runs if r["selector"] == s and (v := get(r)) is not None]
+        for s in dict.fromkeys([*ours, *other])
+    }
     if not all(vals.values()):
         return None
     cells = ", ".join(f"{s} {_cell(v)}" for s, v in vals.items())
@@ -143,29 +129,27 @@ def _verdict(claim: str, runs: list[dict], checks: list[Check], testbed_dir, mis
 
 
 def _share_claim(
-    claim: str, runs: list[dict], testbed_dir, regime: str, share: str, ours: list[str], other: list[str], above: bool
+    claim: str, runs: list[dict], testbed_dir, share: str, ours: list[str], other: list[str], above: bool
 ) -> dict:
+    regime = POOL_SHARE[share][0]
     runs = [r for r in plain_runs(runs) if r.get("regime") == regime]
-    groups, checks = _by_setting(runs), []
     pool = pool_share(runs, share)
     pool_text = f" (pool's own share {100 * pool[0]:.0f} = {pool[1]})" if pool else ""
     what = f"{share.removesuffix('_share').replace('_', '-')} share (%):"
-    for key, rs in groups.items():
-        present = {r["selector"] for r in rs}
-        mine = [s for s in ours if s in present or s == ours[0]]  # the first selector is required, others optional
-        if out := _compare(rs, mine, other, lambda r: (r.get("selection") or {}).get(share), what, above, pool_text):
-            checks.append((_label(key, list(groups)), *out))
-    need = ", ".join([ours[0], *other])
-    missing = f"no {regime} runs with {need} and a {share}" if runs else f"no {regime} runs"
-    return _verdict(claim, runs, checks, testbed_dir, missing)
+
+    def check(rs: list[dict]):  # the first of `ours` is required, the others optional
+        mine = [s for s in ours if s == ours[0] or s in {r["selector"] for r in rs}]
+        return _compare(rs, mine, other, lambda r: (r.get("selection") or {}).get(share), what, above, pool_text)
+
+    missing = f"no {regime} runs with {', '.join([ours[0], *other])} and a {share}" if runs else f"no {regime} runs"
+    return _verdict(claim, runs, _per_setting(runs, check), testbed_dir, missing)
 
 
 def main_benchmark(runs: list[dict]) -> str | None:
     """The benchmark named like the runs' data (gsm8k for a GSM8K pool), else the first in BENCHMARK_ORDER."""
-    benches = benchmarks_of(runs)
+    benches = benchmarks_of(runs)  # in BENCHMARK_ORDER
     named = [b for b in benches if b in {r.get("data") for r in runs}]
-    ordered = named or sorted(benches, key=lambda b: method_rank(b, BENCHMARK_ORDER))
-    return ordered[0] if ordered else None
+    return (named or benches or [None])[0]
 
 
 def _accuracy(bench: str) -> Callable[[dict], float | None]:
@@ -198,35 +182,30 @@ def learnalign_beats_random(runs: list[dict], testbed_dir: str | Path | None = N
 
 def gradalign_avoids_corrupted(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
     claim = "GradAlign keeps the corrupted share far below acc_greedy's and random's"
-    return _share_claim(
-        claim, runs, testbed_dir, "noisy_reward", "corrupted_share", ["gradalign"], ["acc_greedy", "random"], False
-    )
+    return _share_claim(claim, runs, testbed_dir, "corrupted_share", ["gradalign"], ["acc_greedy", "random"], False)
 
 
 def gradalign_finds_target(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
     claim = "GradAlign finds the target family"
-    return _share_claim(claim, runs, testbed_dir, "imbalance", "on_target_share", ["gradalign"], ["random"], True)
+    return _share_claim(claim, runs, testbed_dir, "on_target_share", ["gradalign"], ["random"], True)
 
 
 def low_utility_avoided(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
     claim = "Low-utility items avoided"
-    return _share_claim(
-        claim, runs, testbed_dir, "low_utility", "low_utility_share", ["gradalign", "learnalign"], ["random"], False
-    )
+    return _share_claim(claim, runs, testbed_dir, "low_utility_share", ["gradalign", "learnalign"], ["random"], False)
 
 
 def gradalign_trains_better_under_noise(runs: list[dict], testbed_dir: str | Path | None = None) -> dict:
     claim = "Under noisy rewards GradAlign's selection trains a more accurate policy than acc_greedy's and random's"
     runs = [r for r in plain_runs(runs) if r.get("regime") == "noisy_reward" and r.get("metrics")]
-    groups, checks = _by_setting(runs), []
-    for key, rs in groups.items():
+
+    def check(rs: list[dict]):
         if (bench := main_benchmark(rs)) is None:
-            continue
-        what = f"{bench} accuracy (%):"
-        if out := _compare(rs, ["gradalign"], ["acc_greedy", "random"], _accuracy(bench), what, above=True):
-            checks.append((_label(key, list(groups)), *out))
+            return None
+        return _compare(rs, ["gradalign"], ["acc_greedy", "random"], _accuracy(bench), f"{bench} accuracy (%):", True)
+
     missing = "no noisy_reward runs with gradalign, acc_greedy, random and an accuracy after training"
-    return _verdict(claim, runs, checks, testbed_dir, missing)
+    return _verdict(claim, runs, _per_setting(runs, check), testbed_dir, missing)
 
 
 CLAIMS = (
