@@ -47,12 +47,8 @@ def _math_verify():
 def _compare(pred: str, gold: str) -> bool:
     config, parse, verify = _math_verify()
     gold_parsed = parse("\\boxed{" + gold + "}", extraction_config=config, parsing_timeout=None)
-    if not gold_parsed:
-        return False
-    pred_parsed = parse("\\boxed{" + pred + "}", extraction_config=config, parsing_timeout=None)
-    if not pred_parsed:
-        return False
-    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
+    pred_parsed = gold_parsed and parse("\\boxed{" + pred + "}", extraction_config=config, parsing_timeout=None)
+    return bool(pred_parsed and verify(gold_parsed, pred_parsed, timeout_seconds=None))
 
 
 def verify_answers(pred: str, gold: str, timeout: float | None) -> str:

@@ -19,7 +19,7 @@ MAX_BOXED_TRIES = 64
 TAIL_CHARS = 20_000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BOX_RE = re.compile(r"\\(?:boxed|fbox)\b")
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)\b[ \t]*")
 _BRACES = re.compile(r"\\.|[{}]", re.S)
 _HASH_RE = re.compile(r"####[ \t]*([^\n]*)")
 _ANSWER_IS_RE = re.compile(
@@ -58,10 +58,7 @@ def _boxed_at(text: str, pos: int) -> str | None:
     if not m:
         return None
     i = m.end()
-    n = len(text)
-    while i < n and text[i] in " \t":
-        i += 1
-    if i < n and text[i] == "{":
+    if text[i : i + 1] == "{":
         close = _match_braces(text, i)
         if close is None:
             return None
@@ -118,19 +115,11 @@ def extract_answer(text: str) -> str | None:
     if boxed is not None:
         return strip_control(boxed).strip() or None
     tail = text[-TAIL_CHARS:]
-    hashes = list(_HASH_RE.finditer(tail))
-    for m in reversed(hashes):
-        ans = _clean(strip_control(m.group(1)))
-        if ans:
+    for m in reversed(list(_HASH_RE.finditer(tail))):
+        if ans := _clean(strip_control(m.group(1))):
             return ans
-    answers = list(_ANSWER_IS_RE.finditer(tail))
-    for m in reversed(answers):
-        line = strip_control(m.group(1))
-        stop = _SENTENCE_END.search(line)
-        if stop:
-            line = line[: stop.start()]
-        ans = _clean(line)
-        if ans:
+    for m in reversed(list(_ANSWER_IS_RE.finditer(tail))):  # up to the end of the sentence
+        if ans := _clean(_SENTENCE_END.split(strip_control(m.group(1)), maxsplit=1)[0]):
             return ans
     return None
 
@@ -145,18 +134,15 @@ _DFRAC = re.compile(r"\\[dt]frac(?![a-zA-Z])")
 def normalise(ans: str) -> str:
     """Spelling differences that never change the value: spaces, `\\left`/`\\right`, spacing
     commands, `$`, `\\dfrac`/`\\tfrac` -> `\\frac`, a final period."""
-    s = strip_control(ans)
-    s = _SPACING.sub("", s)
-    s = s.replace("$", "")
-    s = _DFRAC.sub(r"\\frac", s)
-    s = s.rstrip(".")
-    return s
+    s = _SPACING.sub("", strip_control(ans)).replace("$", "")
+    return _DFRAC.sub(r"\\frac", s).rstrip(".")
 
 
 _INT = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)"
 _NUMBER_RE = re.compile(rf"({_INT})(\.\d+)?|([+-]?)\.(\d+)")
 _FRAC_RE = re.compile(r"([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}|([+-]?)\\frac(\d)(\d)")
-_SLASH_RE = re.compile(r"([+-]?\d+)/([+-]?\d+)")
+_SLASH_RE = re.compile(r"()([+-]?\d+)/([+-]?\d+)")  # (sign, numerator, denominator) as in _FRAC_RE
+_PERCENT = re.compile(r"\\?%\Z")
 _MAX_NUMBER_CHARS = 60
 
 
@@ -169,14 +155,9 @@ def parse_number(s: str) -> tuple[Fraction, bool] | None:
     """
     if not s or len(s) > _MAX_NUMBER_CHARS:
         return None
-    if s.startswith("\\$"):
-        s = s[2:]
     # A percent sign is dropped (10\\% == 10, as in math-verify; math-verify 0.9.0 itself fails
     # to parse `\\boxed{10\\%}`, so this must happen here).
-    if s.endswith("\\%"):
-        s = s[:-2]
-    elif s.endswith("%"):
-        s = s[:-1]
+    s = _PERCENT.sub("", s.removeprefix("\\$"))
     m = _NUMBER_RE.fullmatch(s)
     if m:
         if m.group(1) is not None:
@@ -184,18 +165,13 @@ def parse_number(s: str) -> tuple[Fraction, bool] | None:
             frac = m.group(2) or ""
             return Fraction(whole + frac), bool(frac)
         return Fraction(f"{m.group(3)}0.{m.group(4)}"), True
-    m = _FRAC_RE.fullmatch(s)
+    m = _FRAC_RE.fullmatch(s) or _SLASH_RE.fullmatch(s)
     if m:
-        sign, num, den = (m.group(1), m.group(2), m.group(3)) if m.group(2) else (m.group(4), m.group(5), m.group(6))
+        sign, num, den = m.group(1, 2, 3) if m.group(2) else m.group(4, 5, 6)
         if int(den) == 0:
             return None
         value = Fraction(int(num), int(den))
         return (-value if sign == "-" else value), False
-    m = _SLASH_RE.fullmatch(s)
-    if m:
-        if int(m.group(2)) == 0:
-            return None
-        return Fraction(int(m.group(1)), int(m.group(2))), False
     return None
 
 

@@ -51,21 +51,28 @@ def _is_corrupted(meta: Any) -> bool:
     return flag is not None and not isinstance(flag, str) and bool(flag)
 
 
-class MathReward:
+class _Coins:
+    """Fair coins per (seed, prompt id, rollout): the k-th coin this instance draws for a prompt id is draw k."""
+
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
+        self.draws: Counter[str] = Counter()
+
+    def coin(self, key: str) -> float:
+        self.draws[key] += 1
+        return coin_flip(self.seed, key, self.draws[key] - 1)
+
+
+class MathReward(_Coins):
     """TRL reward function: `math_reward(completion, answer)` per row.
 
     `completions` are strings or conversations (the last message's content is scored); `answer`
     is the dataset's gold column. Unreliable-reward regime (GradAlign, docs/methods.md section 5):
     a row whose `meta["corrupted"]` is true gets a reward that ignores the response, a fair coin
-    drawn per (seed, prompt id, rollout): the k-th corrupted rollout of a prompt scored by this
-    instance uses draw k, so identical completions do not share a coin and a rerun repeats it.
+    (`_Coins`), so identical completions do not share a coin and a rerun repeats it.
     """
 
     __name__ = "math"  # TRL names the reward column after the function
-
-    def __init__(self, seed: int = 0):
-        self.seed = int(seed)
-        self.draws: Counter[str] = Counter()
 
     def __call__(self, prompts, completions, answer, **kwargs) -> list[float]:
         if len(completions) != len(answer):
@@ -74,15 +81,12 @@ class MathReward:
         for name, column in (("meta", metas), ("id", ids)):
             if column is not None and len(column) != len(completions):
                 raise ValueError(f"{len(completions)} completions but {len(column)} {name} entries")
-        rewards = []
-        for i, (completion, gold) in enumerate(zip(completions, answer)):
-            if metas is not None and _is_corrupted(metas[i]):
-                key = str(ids[i]) if ids is not None else f"row{i}"
-                rewards.append(coin_flip(self.seed, key, self.draws[key]))
-                self.draws[key] += 1
-            else:
-                rewards.append(math_reward(completion_text(completion), gold))
-        return rewards
+        return [
+            self.coin(str(ids[i]) if ids is not None else f"row{i}")
+            if metas is not None and _is_corrupted(metas[i])
+            else math_reward(completion_text(completion), gold)
+            for i, (completion, gold) in enumerate(zip(completions, answer))
+        ]
 
 
 def trl_math_reward(prompts, completions, answer, *, seed: int = 0, **kwargs) -> list[float]:
@@ -90,24 +94,16 @@ def trl_math_reward(prompts, completions, answer, *, seed: int = 0, **kwargs) ->
     return MathReward(seed)(prompts, completions, answer, **kwargs)
 
 
-class CoinReward:
+class CoinReward(_Coins):
     """A fair coin per (seed, prompt id, rollout) for every row, whatever the response: the reward of
     `make smoke-presets`, whose randomly initialised models never solve a problem, so that every
     group still has reward variance and every selector and stage has something to work on."""
 
     __name__ = "coin"
 
-    def __init__(self, seed: int = 0):
-        self.seed = int(seed)
-        self.draws: Counter[str] = Counter()
-
     def __call__(self, prompts, completions, answer=None, **kwargs) -> list[float]:
         ids = kwargs.get("id") or [f"row{i}" for i in range(len(completions))]
-        rewards = []
-        for key in map(str, ids):
-            rewards.append(coin_flip(self.seed, key, self.draws[key]))
-            self.draws[key] += 1
-        return rewards
+        return [self.coin(str(key)) for key in ids]
 
 
 REWARDS: dict[str, Callable[..., Callable[..., list[float]]]] = {"math": MathReward, "coin": CoinReward}

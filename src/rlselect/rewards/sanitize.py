@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import accumulate
 
 from rlselect.rewards.extract import MAX_ANSWER_CHARS
 
@@ -34,49 +35,55 @@ _FORBIDDEN = re.compile(
 _NUMERIC_ONLY = re.compile(r"[\d\s{}()\[\]^*+\-.,]+")
 _DIGITS = re.compile(r"\d+")
 _HUGE_ARGUMENT = re.compile(r"\\binom|\\choose|\\[dt]binom|\\Gamma|\\operatorname|factorial|gamma|binomial")
+_PARTNER = {"{": "}", "(": ")", "}": "{", ")": "("}
 
 
-def _nesting_too_deep(s: str) -> bool:
-    depth = 0
-    for ch in s:
-        if ch in "{([":
+def _depths(s: str) -> list[int]:
+    """Bracket depth after each character of s (a stray closer does not go below 0)."""
+    return list(accumulate(s, _depth_step, initial=0))[1:]
+
+
+def _depth_step(depth: int, ch: str) -> int:
+    return depth + 1 if ch in "{([" else max(0, depth - 1) if ch in "})]" else depth
+
+
+def _run_end(s: str, i: int, test=str.isdigit) -> int:
+    """End (exclusive) of the run of characters passing `test` (digits by default) that starts at s[i]."""
+    while i < len(s) and test(s[i]):
+        i += 1
+    return i
+
+
+def _trailing_digits(s: str) -> str:
+    """The run of digits that ends s."""
+    return s[len(s) - _run_end(s[::-1], 0) :]
+
+
+def _partner(s: str, i: int) -> int | None:
+    """Index of the bracket that closes (or, for a closer, opens) the `{`/`(` group at s[i], or None."""
+    depth, step = 0, 1 if s[i] in "{(" else -1
+    for j in range(i, len(s) if step > 0 else -1, step):
+        if s[j] == s[i]:
             depth += 1
-            if depth > MAX_NESTING:
-                return True
-        elif ch in "})]":
-            depth = max(0, depth - 1)
-    return False
+        elif s[j] == _PARTNER[s[i]]:
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
 
 
 def _group_end(s: str, i: int) -> int:
     """End (exclusive) of the operand starting at s[i]: a {...} / (...) group, a number, or a token."""
-    n = len(s)
-    while i < n and s[i] == " ":
-        i += 1
-    if i >= n:
-        return n
+    i = len(s) - len(s[i:].lstrip(" "))
+    if i >= len(s):
+        return len(s)
     if s[i] in "{(":
-        opener = s[i]
-        closer = "}" if opener == "{" else ")"
-        depth = 0
-        for j in range(i, n):
-            if s[j] == opener:
-                depth += 1
-            elif s[j] == closer:
-                depth -= 1
-                if depth == 0:
-                    return j + 1
-        return n
+        close = _partner(s, i)
+        return len(s) if close is None else close + 1
     if s[i].isdigit():
-        j = i
-        while j < n and s[j].isdigit():
-            j += 1
-        return j
-    if s[i] == "\\":
-        j = i + 1
-        while j < n and s[j].isalpha():
-            j += 1
-        return max(j, i + 2)
+        return _run_end(s, i)
+    if s[i] == "\\":  # a command name, or `\` and one character
+        return max(_run_end(s, i + 1, str.isalpha), i + 2)
     return i + 1
 
 
@@ -86,19 +93,6 @@ def _literal_log10(digits: str) -> float:
         return float(len(digits))
     value = int(digits)
     return math.log10(value) if value > 1 else 0.0
-
-
-def _top_level_caret(s: str) -> int:
-    """Index of the first `^` outside any bracket group, or -1."""
-    depth = 0
-    for i, ch in enumerate(s):
-        if ch in "{([":
-            depth += 1
-        elif ch in "})]":
-            depth = max(0, depth - 1)
-        elif ch == "^" and depth == 0:
-            return i
-    return -1
 
 
 def _log10_estimate(expr: str, depth: int = 0) -> float:
@@ -111,25 +105,21 @@ def _log10_estimate(expr: str, depth: int = 0) -> float:
         s = s[1:-1].strip()
     if not s:
         return 0.0
-    pos = _top_level_caret(s)
+    pos = next((i for i, (ch, d) in enumerate(zip(s, _depths(s))) if ch == "^" and d == 0), -1)  # top-level `^`
     if pos < 0:
         if "^" not in s:
             return max((_literal_log10(d) for d in _DIGITS.findall(s)[:200]), default=0.0)
         # powers inside brackets: the largest of the groups (and loose literals)
-        best = 0.0
-        i = 0
+        best, i = 0.0, 0
         while i < len(s):
             if s[i] in "{(":
                 end = _group_end(s, i)
                 best = max(best, _log10_estimate(s[i:end], depth + 1))
-                i = max(end, i + 1)
             else:
-                j = i
-                while j < len(s) and s[j].isdigit():
-                    j += 1
-                if j > i:
-                    best = max(best, _literal_log10(s[i:j]))
-                i = max(j, i + 1)
+                end = _run_end(s, i)
+                if end > i:
+                    best = max(best, _literal_log10(s[i:end]))
+            i = max(end, i + 1)
         return best
     base_log = _log10_estimate(s[:pos], depth + 1)
     exp_end = _group_end(s, pos + 1)
@@ -141,60 +131,30 @@ def _log10_estimate(expr: str, depth: int = 0) -> float:
     return value
 
 
-def _operand_before(s: str, i: int) -> str:
-    """The operand that ends just before s[i]: a trailing number or a (...) / {...} group."""
-    j = i
-    while j > 0 and s[j - 1] == " ":
-        j -= 1
-    if j == 0:
+def _operand_before(s: str) -> str:
+    """The operand that ends s: a trailing number or a (...) / {...} group (with its base, if a power)."""
+    s = s.rstrip(" ")
+    if not s:
         return ""
-    if s[j - 1].isdigit():
-        k = j
-        while k > 0 and s[k - 1].isdigit():
-            k -= 1
-        return s[k:j]
-    if s[j - 1] in ")}":
-        closer = s[j - 1]
-        opener = "(" if closer == ")" else "{"
-        depth = 0
-        for k in range(j - 1, -1, -1):
-            if s[k] == closer:
-                depth += 1
-            elif s[k] == opener:
-                depth -= 1
-                if depth == 0:
-                    if k > 0 and s[k - 1] == "^":  # `10^{10}!`: the whole power
-                        return _operand_before(s, k - 1) + s[k - 1 : j]
-                    return s[k:j]
+    if s[-1].isdigit():
+        return _trailing_digits(s)
+    if s[-1] in ")}" and (k := _partner(s, len(s) - 1)) is not None:
+        if k > 0 and s[k - 1] == "^":  # `10^{10}!`: the whole power
+            return _operand_before(s[: k - 1]) + s[k - 1 :]
+        return s[k:]
     return ""
 
 
-def _largest_quantity(s: str) -> float:
-    """log10 of the largest number written in s: integer literals and numeric powers."""
+def _powers(s: str) -> list[tuple[str, str, str]]:
+    """(text before, exponent, text after) for every `^` / `**` in s."""
     t = s.replace("**", "^")
-    best = max((_literal_log10(d) for d in _DIGITS.findall(t)), default=0.0)
-    i = t.find("^")
-    while i >= 0:
-        j = i
-        while j > 0 and t[j - 1].isdigit():
-            j -= 1
-        end = _group_end(t, i + 1)
-        exponent = t[i + 1 : end]
-        if j < i and _NUMERIC_ONLY.fullmatch(exponent or " "):
-            best = max(best, _log10_estimate(t[j:end]))
-        i = t.find("^", i + 1)
-    return best
+    ends = {i: _group_end(t, i + 1) for i, ch in enumerate(t) if ch == "^"}
+    return [(t[:i], t[i + 1 : end], t[end:]) for i, end in ends.items()]
 
 
-def _exponents(s: str):
-    """(exponent, chained) for every `^` / `**` in s; chained when another power follows it
-    directly (`2**2**2` is a tower even without braces)."""
-    t = s.replace("**", "^")
-    i = t.find("^")
-    while i >= 0:
-        end = _group_end(t, i + 1)
-        yield t[i + 1 : end], t[end:].lstrip().startswith("^")
-        i = t.find("^", i + 1)
+def _numeric_log10(expr: str) -> float:
+    """`_log10_estimate` of a purely numeric expression (an empty one counts as 0); 0.0 for anything else."""
+    return _log10_estimate(expr) if _NUMERIC_ONLY.fullmatch(expr or " ") else 0.0
 
 
 def reject_reason(ans: str) -> str | None:
@@ -203,34 +163,31 @@ def reject_reason(ans: str) -> str | None:
         return f"answer longer than {MAX_ANSWER_CHARS} characters"
     if _FORBIDDEN.search(ans):
         return "code or TeX definitions in the answer"
-    if _nesting_too_deep(ans):
+    if max(_depths(ans), default=0) > MAX_NESTING:
         return f"nesting deeper than {MAX_NESTING}"
-    for digits in _DIGITS.findall(ans):
-        if len(digits) > MAX_DIGITS:
-            return f"integer literal longer than {MAX_DIGITS} digits"
-    if "^" in ans or "**" in ans:
-        for exponent, chained in _exponents(ans):
-            if chained or exponent.count("^") >= 2:
-                return "power tower"
-            if "!" in exponent or "\\binom" in exponent or "\\Gamma" in exponent:
-                return "factorial in an exponent"
-            if _NUMERIC_ONLY.fullmatch(exponent or " ") and _log10_estimate(exponent) > math.log10(MAX_EXPONENT):
-                return f"numeric exponent above {MAX_EXPONENT}"
-        t = ans.replace("**", "^")
-        for i, ch in enumerate(t):
-            if ch != "^":
-                continue
-            base = _operand_before(t, i)
-            power = base + t[i : _group_end(t, i + 1)]
-            if base and _NUMERIC_ONLY.fullmatch(power) and _log10_estimate(power) > MAX_POWER_DIGITS:
-                return f"a power with more than {MAX_POWER_DIGITS} digits"
-    if "!" in ans:
-        for i, ch in enumerate(ans):
-            if ch != "!" or (i > 0 and ans[i - 1] == "\\"):
-                continue
-            operand = _operand_before(ans, i)
-            if operand and _NUMERIC_ONLY.fullmatch(operand) and _log10_estimate(operand) > math.log10(MAX_FACTORIAL):
-                return f"factorial of a number above {MAX_FACTORIAL}"
-    if _HUGE_ARGUMENT.search(ans) and _largest_quantity(ans) > math.log10(MAX_FACTORIAL_LIKE):
-        return f"binomial, Gamma or factorial of a number above {MAX_FACTORIAL_LIKE}"
+    if any(len(digits) > MAX_DIGITS for digits in _DIGITS.findall(ans)):
+        return f"integer literal longer than {MAX_DIGITS} digits"
+    powers = _powers(ans)
+    for _, exponent, after in powers:
+        # chained: another power follows directly (`2**2**2` is a tower even without braces)
+        if after.lstrip().startswith("^") or exponent.count("^") >= 2:
+            return "power tower"
+        if "!" in exponent or "\\binom" in exponent or "\\Gamma" in exponent:
+            return "factorial in an exponent"
+        if _numeric_log10(exponent) > math.log10(MAX_EXPONENT):
+            return f"numeric exponent above {MAX_EXPONENT}"
+    for before, exponent, _ in powers:
+        if (base := _operand_before(before)) and _numeric_log10(f"{base}^{exponent}") > MAX_POWER_DIGITS:
+            return f"a power with more than {MAX_POWER_DIGITS} digits"
+    for m in re.finditer(r"(?<!\\)!", ans):
+        if (operand := _operand_before(ans[: m.start()])) and _numeric_log10(operand) > math.log10(MAX_FACTORIAL):
+            return f"factorial of a number above {MAX_FACTORIAL}"
+    if _HUGE_ARGUMENT.search(ans):
+        # log10 of the largest number written: integer literals and numeric powers
+        best = max((_literal_log10(d) for d in _DIGITS.findall(ans)), default=0.0)
+        for before, exponent, _ in powers:
+            if (base := _trailing_digits(before)) and _NUMERIC_ONLY.fullmatch(exponent or " "):
+                best = max(best, _log10_estimate(f"{base}^{exponent}"))
+        if best > math.log10(MAX_FACTORIAL_LIKE):
+            return f"binomial, Gamma or factorial of a number above {MAX_FACTORIAL_LIKE}"
     return None

@@ -1,13 +1,10 @@
 """`math_reward`: is a completion's final answer mathematically equal to the gold answer?
 
 Three layers, cheapest first:
-
-1. extraction (`extract.extract_answer`): the last `\\boxed{}` (or `#### x`, "The answer is x"),
-   bounded string work whatever the completion's size;
-2. fast paths, in this process: equal after harmless normalisation (spaces, `\\left`, `\\dfrac`,
-   ...) -> 1.0; both plain numbers (integers, decimals, `a/b`, `\\frac{a}{b}`, "1,234") ->
-   compared as exact fractions (decimals rounded to 6 places, as math-verify does). GSM8K-style
-   rewards never go further; a call costs microseconds;
+1. `extract.extract_answer`: the last `\\boxed{}` (or `#### x`, "The answer is x"), bounded string work;
+2. fast paths, in this process (microseconds; GSM8K-style rewards never go further): equal after harmless
+   normalisation (spaces, `\\left`, `\\dfrac`, ...), or both plain numbers (integers, decimals, `a/b`,
+   `\\frac{a}{b}`, "1,234") equal as exact fractions (decimals rounded to 6 places, as math-verify does);
 3. math-verify (LaTeX -> sympy, `_mv.verify_answers`) for the rest, after `sanitize.reject_reason`
    has turned away power towers, huge factorials, TeX definitions and code (score 0.0).
 
@@ -36,17 +33,7 @@ from functools import lru_cache
 
 from pebble import ProcessPool
 
-from rlselect.rewards import _mv
-from rlselect.rewards.extract import (
-    MAX_ANSWER_CHARS,
-    _clean,
-    extract_answer,
-    last_boxed,
-    normalise,
-    numbers_equal,
-    parse_number,
-    strip_control,
-)
+from rlselect.rewards import _mv, extract
 from rlselect.rewards.sanitize import reject_reason
 
 log = logging.getLogger(__name__)
@@ -182,10 +169,10 @@ def clean_gold(gold) -> str | None:
         return None
     if isinstance(gold, float) and gold.is_integer():
         gold = int(gold)
-    text = strip_control(str(gold))
+    text = extract.strip_control(str(gold))
     if "\\boxed" in text or "\\fbox" in text:
-        text = last_boxed(text) or ""
-    return _clean(text)
+        text = extract.last_boxed(text) or ""
+    return extract._clean(text)
 
 
 def answers_match(pred: str, gold: str, timeout: float | None = None, *, fast: bool = True) -> bool:
@@ -193,16 +180,16 @@ def answers_match(pred: str, gold: str, timeout: float | None = None, *, fast: b
 
     `fast=False` skips the string and number fast paths (to test math-verify's own verdict).
     """
-    if not pred or not gold or len(pred) > MAX_ANSWER_CHARS or len(gold) > MAX_ANSWER_CHARS:
+    if not pred or not gold or max(len(pred), len(gold)) > extract.MAX_ANSWER_CHARS:
         return False
-    p, g = normalise(pred), normalise(gold)
+    p, g = extract.normalise(pred), extract.normalise(gold)
     if not p or not g:
         return False
     if fast and p == g:
         return True
-    pn, gn = parse_number(p), parse_number(g)
+    pn, gn = extract.parse_number(p), extract.parse_number(g)
     if fast and pn is not None and gn is not None:
-        return numbers_equal(pn, gn)
+        return extract.numbers_equal(pn, gn)
     if reject_reason(pred) or reject_reason(gold):
         return False
     t = DEFAULT_TIMEOUT if timeout is None else float(timeout)
@@ -222,7 +209,7 @@ def math_reward(completion: str, gold: str, *, timeout: float | None = None) -> 
     try:
         if not isinstance(completion, str):
             return 0.0
-        pred = extract_answer(completion)
+        pred = extract.extract_answer(completion)
         g = clean_gold(gold)
         if pred is None or g is None:
             return 0.0

@@ -12,6 +12,8 @@ the chat template's end of turn (models/stop_tokens.py).
 from __future__ import annotations
 
 import hashlib
+from functools import partial
+from itertools import islice
 from typing import Any
 
 import torch
@@ -142,13 +144,8 @@ class VllmEngine:
         if self._llm is None:
             self._llm = LLM(model=self.model_path, **self.engine_kwargs)
         stops = stop_token_ids(self.tokenizer)
-        params = [
-            SamplingParams(
-                n=G, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens, seed=s, stop_token_ids=stops
-            )
-            for s in seeds
-        ]
-        results = self._llm.generate(prompts, params)
+        kw = dict(n=G, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens, stop_token_ids=stops)
+        results = self._llm.generate(prompts, [SamplingParams(**kw, seed=s) for s in seeds])
         return [[{"text": o.text, "n_tokens": len(o.token_ids)} for o in r.outputs] for r in results]
 
 
@@ -162,11 +159,10 @@ def score_groups(records, groups: list[list[dict]], seed: int = 0, reward: str =
     flat_gold = [r["answer"] for r, g in zip(records, groups) for _ in g]
     flat_meta = [r["meta"] for r, g in zip(records, groups) for _ in g]
     flat_id = [r["id"] for r, g in zip(records, groups) for _ in g]
-    flat_r = get_reward(reward, seed)(None, flat_c, flat_gold, meta=flat_meta, id=flat_id)
-    rows, k = [], 0
+    flat_r = iter(get_reward(reward, seed)(None, flat_c, flat_gold, meta=flat_meta, id=flat_id))
+    rows = []
     for rec, g in zip(records, groups):
-        rewards = flat_r[k : k + len(g)]
-        k += len(g)
+        rewards = list(islice(flat_r, len(g)))
         rows.append(
             {
                 "id": rec["id"],
@@ -180,17 +176,15 @@ def score_groups(records, groups: list[list[dict]], seed: int = 0, reward: str =
     return rows
 
 
+def rollout_rows(tokenizer, sample, records, cfg: dict, *, G: int, seed: int) -> list[dict[str, Any]]:
+    """`score_groups` rows for G rollouts per record drawn by `sample` (`sample_completions` with the model bound,
+    or `VllmEngine.sample`); each prompt is seeded from (seed, its id), whatever the batching or sharding."""
+    knobs = {key: cfg[key] for key in ("temperature", "top_p", "max_new_tokens")}
+    groups = sample(render_prompts(tokenizer, records), G=G, seeds=prompt_seeds(seed, records), **knobs)
+    return score_groups(records, groups, seed=seed, reward=cfg.get("reward", "math"))
+
+
 def sample_rows(model, tokenizer, records, rollout_cfg: dict, *, G: int, seed: int) -> list[dict[str, Any]]:
     """G scored rollouts per record at the live policy (HF generate): `score_groups` rows."""
-    groups = sample_completions(
-        model,
-        tokenizer,
-        render_prompts(tokenizer, records),
-        G=G,
-        temperature=rollout_cfg["temperature"],
-        top_p=rollout_cfg["top_p"],
-        max_new_tokens=rollout_cfg["max_new_tokens"],
-        seeds=prompt_seeds(seed, records),
-        batch_size=rollout_cfg.get("batch_size", 32),
-    )
-    return score_groups(records, groups, seed=seed, reward=rollout_cfg.get("reward", "math"))
+    sample = partial(sample_completions, model, tokenizer, batch_size=rollout_cfg.get("batch_size", 32))
+    return rollout_rows(tokenizer, sample, records, rollout_cfg, G=G, seed=seed)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rlselect import console
 from rlselect.cache import atomic_write_json, model_fingerprint, read_json, records_key, stage_key
+from rlselect.rollouts.generate import VllmEngine, rollout_rows, sample_completions
 
 log = logging.getLogger(__name__)
 
@@ -30,45 +32,43 @@ def rollout_stage(
     Shards are written atomically; a killed run resumes from its last complete shard.
     load: `load_model`'s dtype and device (models.load_options) when the stage loads the model itself.
     """
-    ids = [r["id"] for r in records]
     load = dict(load or {})
     root = _root(model_path, records, cfg, cache_root, load)
     root.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(ids), "cfg": cfg})
+    atomic_write_json(root / "spec.json", {"model": str(model_path), "n": len(records), "cfg": cfg})
     shard_size = int(cfg.get("shard_size", 128))
     shards = [records[i : i + shard_size] for i in range(0, len(records), shard_size)]
-    rows: list[dict] = []
-    todo = [s for s in range(len(shards)) if not (root / f"shard_{s:05d}.json").exists()]
+    paths = [root / f"shard_{s:05d}.json" for s in range(len(shards))]
+    todo = [path for path in paths if not path.exists()]
     if not todo:
         log.info("rollouts: all %d shards cached in %s (no work)", len(shards), root)
     elif len(todo) < len(shards):
         log.info("rollouts: resuming, %d of %d shards already done", len(shards) - len(todo), len(shards))
-    sampler = None
-    if todo:
-        sampler = _sampler(model_path, model, tokenizer, cfg, load)
+    tokenizer, sample = _sampler(model_path, model, tokenizer, cfg, load) if todo else (None, None)
     t0 = time.time()
+    rows: list[dict] = []
     bar = console.progress(len(records), f"rollouts (G={cfg['G']})", unit="prompt")
-    for s, shard in enumerate(shards):
-        path = root / f"shard_{s:05d}.json"
+    for s, (shard, path) in enumerate(zip(shards, paths)):
         if path.exists():
             rows.extend(read_json(path))
-        else:
-            rows.extend(_compute_shard(sampler, shard, cfg, out=path))
+        else:  # each prompt seeded from (rollouts.seed, its id), whatever the sharding
+            shard_rows = rollout_rows(tokenizer, sample, shard, cfg, G=cfg["G"], seed=cfg["seed"])
+            atomic_write_json(path, shard_rows)
+            rows.extend(shard_rows)
             log.debug("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
         bar.update(len(shard))
     bar.close()
+    (root / "done").touch()
     if todo:
-        mean_p = sum(r["p"] for r in rows) / max(1, len(rows))
         log.info(
             "rollouts: %d prompts x %d at %s, mean success rate %.3f (%.0f s)",
             len(rows),
             cfg["G"],
             Path(str(model_path)).name,
-            mean_p,
+            sum(r["p"] for r in rows) / max(1, len(rows)),
             time.time() - t0,
         )
-    (root / "done").touch()
-    if todo:  # what computing the stage cost, for the runs that later read it from the cache
+        # what computing the stage cost, for the runs that later read it from the cache
         prev = read_json(root / "cost.json") if (root / "cost.json").exists() else {"seconds": 0.0}
         atomic_write_json(root / "cost.json", {"seconds": round(prev["seconds"] + time.time() - t0, 2)})
     return rows
@@ -89,39 +89,15 @@ def _root(model_path, records, cfg, cache_root, load: dict) -> Path:
 
 
 def _sampler(model_path, model, tokenizer, cfg, load):
-    """(render, sample) for the stage: the HF model (loaded once) or one vLLM engine for every shard."""
-    from rlselect.rollouts.generate import VllmEngine, render_prompts, sample_completions
-
+    """(tokenizer, sample) for the stage: the HF model (loaded once) or one vLLM engine for every shard."""
     if cfg.get("backend", "hf") == "vllm":
         from transformers import AutoTokenizer
 
         tok = tokenizer or AutoTokenizer.from_pretrained(str(model_path))
-        engine_kwargs = dict(cfg.get("vllm") or {})
-        engine = VllmEngine(str(model_path), tok, dtype=load.get("dtype", "auto"), **engine_kwargs)
-        return (lambda shard: render_prompts(tok, shard)), engine.sample
+        engine = VllmEngine(str(model_path), tok, dtype=load.get("dtype", "auto"), **dict(cfg.get("vllm") or {}))
+        return tok, engine.sample
     if model is None:
         from rlselect.models import load_model
 
         model, tokenizer = load_model(model_path, **load)
-    batch = int(cfg.get("batch_size", 32))
-    return (lambda shard: render_prompts(tokenizer, shard)), (
-        lambda prompts, **kw: sample_completions(model, tokenizer, prompts, batch_size=batch, **kw)
-    )
-
-
-def _compute_shard(sampler, shard, cfg, *, out) -> list[dict]:
-    """One shard's rollouts; each prompt seeded from (rollouts.seed, its id), whatever the sharding."""
-    from rlselect.rollouts.generate import prompt_seeds, score_groups
-
-    render, sample = sampler
-    groups = sample(
-        render(shard),
-        G=cfg["G"],
-        temperature=cfg["temperature"],
-        top_p=cfg["top_p"],
-        max_new_tokens=cfg["max_new_tokens"],
-        seeds=prompt_seeds(cfg["seed"], shard),
-    )
-    rows = score_groups(shard, groups, seed=cfg["seed"], reward=cfg.get("reward", "math"))
-    atomic_write_json(out, rows)
-    return rows
+    return tokenizer, partial(sample_completions, model, tokenizer, batch_size=int(cfg.get("batch_size", 32)))

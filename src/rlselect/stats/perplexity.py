@@ -11,10 +11,8 @@ solution's token count; PPL = exp(mean token NLL). Conventions (they change numb
 - No scored token (empty solution, or one token without BOS): PPL 1.0 (so ifd = 1.0 when both
   sides are empty). The mean NLL is capped at MAX_MEAN_NLL before exp, so perplexities stay finite.
 
-Batches are left-padded with explicit position ids (every row sees what it would see alone), labels
-are -100 outside the scored tokens and the token NLLs come from `cross_entropy(reduction="none")`;
-only the logits of the last K positions (K = longest scored solution in the batch + 1) are
-materialised (`logits_to_keep`), which keeps memory small for large vocabularies.
+Batches are left-padded with explicit position ids (every row sees what it would see alone); only the
+logits of the last K positions are materialised (`logits_to_keep`): little memory for large vocabularies.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rlselect.cache import atomic_write_json, read_json, stage_key
+from rlselect.cache import atomic_write_json, model_fingerprint, read_json, stage_key
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +73,11 @@ def _perplexities(model, seqs: list[tuple[list[int], list[int]]], batch_size: in
 
 def perplexities(model, tokenizer, records: list[dict], *, batch_size: int = 16) -> list[dict]:
     """Per record {id, ppl_cond, ppl_uncond, ifd, ref_tokens}, in record order."""
+    from rlselect.rollouts.generate import render_prompts
+
     bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
     pad_id = next((t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None), 0)
-    prompts = [tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in records]
-    p_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    p_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in render_prompts(tokenizer, records)]
     s_ids = [tokenizer(reference_text(r), add_special_tokens=False)["input_ids"] for r in records]
     was_training = model.training
     model.eval()
@@ -108,8 +107,6 @@ def perplexity_stage(
     The key covers the model (fingerprint), the ids, prompts and reference texts; batch size does
     not enter (batched and unbatched results agree to float precision).
     """
-    from rlselect.cache import model_fingerprint
-
     items = [(r["id"], r["prompt"], reference_text(r)) for r in records]
     load = dict(load or {})
     key = stage_key("ppl-v1", model_fingerprint(model_path), items, load.get("dtype", "float32"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from rlselect.cache import atomic_write_json, read_json, records_key, stage_key
+from rlselect.cache import atomic_write_json, model_fingerprint, read_json, records_key, stage_key
 
 
 class RewardRecorder(TrainerCallback):
@@ -45,7 +45,6 @@ class RewardRecorder(TrainerCallback):
 def reward_trajectory_stage(
     model_path: str, pool: list[dict], trainer_cfg: dict, epochs: int, cache_dir: Path, seed: int = 0
 ) -> dict[str, list[float | None]]:
-    from rlselect.cache import model_fingerprint
     from rlselect.train.grpo import steps_for_budget, train_grpo
 
     cfg = {**trainer_cfg, "budget_mode": "equal_epochs", "epochs": epochs}
