@@ -1,20 +1,17 @@
 """`arith`: the built-in synthetic grade-school arithmetic task (generated in code, offline).
 
 Word problems in four families (add, sub, mul, two_step) at three difficulty levels, with GSM8K-style
-reference solutions ("3+4=7\n#### 7") and integer final answers. One seeded generator draws a pool
-of distinct problems and cuts it into train / validation / test, so the splits never overlap and
-are the same on every machine for the same seed.
+reference solutions ("3+4=7\n#### 7") and integer final answers; the splits come from one seeded
+draw (data/generated.py).
 """
 
 from __future__ import annotations
 
 import random
 
-from rlselect.data.generated import GeneratedTask, load_split
+from rlselect.data.generated import ITEMS, NAMES, GeneratedTask, boxed_completion, load_split  # noqa: F401 (boxed_completion: re-exported)
 from rlselect.data.registry import register
 
-NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
-ITEMS = ["apples", "pens", "cups", "books", "coins", "eggs"]
 FAMILIES = ("add", "sub", "mul", "two_step")
 # Largest operand per level (mul uses smaller factors). Sized so that the embedded 0.3M-parameter
 # model learns level 1 well, level 2 partly and level 3 rarely: partial competence, room for RL.
@@ -23,9 +20,6 @@ MUL_MAX = {1: 3, 2: 5, 3: 9}
 # "sft" is the embedded model's warm-start data: disjoint from the RL pool, so SFT cannot memorise
 # the prompts that RL and selection later see.
 DEFAULT_SIZES = {"train": 2000, "validation": 200, "test": 300, "sft": 16000}
-# A short instruction keeps a character-level model's sequences (and CPU time) small; the
-# boxed-answer contract is the same as the paper prompt's (conf/data/arith.yaml can change it).
-ARITH_INSTRUCTION = "Answer in \\boxed{}."
 
 
 def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int]:
@@ -45,13 +39,8 @@ def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int
     return q, f"{a}+{b}={s}, {s}-{c}={s - c}", s - c
 
 
-def boxed_completion(worked: str, answer: int | str) -> str:
-    """The assistant turn the embedded model is warm-started on (and that the verifier accepts)."""
-    return f"{worked} \\boxed{{{answer}}}"
-
-
-TASK = GeneratedTask("arith", _problem, FAMILIES, tuple(LEVEL_MAX), DEFAULT_SIZES, ARITH_INSTRUCTION)
-generate_arith = TASK.generate  # every split at once (data/generated.py): train, validation, test, sft
+TASK = GeneratedTask("arith", _problem, FAMILIES, tuple(LEVEL_MAX), DEFAULT_SIZES)
+generate_arith = TASK.generate  # every split at once: train, validation, test, sft
 
 
 @register("arith")

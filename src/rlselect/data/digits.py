@@ -1,42 +1,33 @@
 """`digits`: running-total word problems over single digits, worked step by step.
 
-The second embedded testbed (the first is `arith`). It is built so that what RL learns on one prompt
-transfers to the others, as in LLM RL, and gradient alignment can mean something (issue "A testbed
-where gradient alignment means something"; the diagnostic that chose it: results/testbed/digits.md;
-the search, failed designs included: experiments/testbed_search.md):
+The second embedded testbed, built so that what RL learns on one prompt transfers to the others and
+gradient alignment can mean something (issue "A testbed where gradient alignment means something";
+diagnostic: results/testbed/digits.md; the search, failed designs included: experiments/testbed_search.md):
 
-- one shared procedure: every solution is the same short scratchpad, one "t+d=u" (or "t-d=u") per
-  step of the story, carrying the running total t forward, then the final answer; the steps' facts
-  recur across prompts ("12+3=15" is a step of many problems), so learning one prompt's steps
-  helps others;
+- one shared procedure: every solution is one "t+d=u" (or "t-d=u") per step of the story, carrying
+  the running total t forward; the steps' facts ("12+3=15") recur across prompts;
 - one word-problem template reused with new numbers ("Ann has 7 pens, then gets 5, gives 3. How
   many now?");
-- an answer format the warm start follows only part of the time: `sft_completion` ends a warm-start
-  example with "\\boxed{N}" (what the verifier reads) with probability BOX_PROB[level], else with
-  "so N." (no final answer the verifier accepts). Every clean prompt's reward then pushes toward
-  the same format behaviour, a direction shared by all prompts.
+- an answer format the warm start follows only part of the time: `sft_completion` ends with
+  "\\boxed{N}" (what the verifier reads) with probability BOX_PROB[level], else with "so N.", so
+  every clean prompt's reward pushes toward the same format behaviour.
 
 Families add (every step gets more) and mix (steps get or give away; the count never goes below 0);
-level L = L + 1 steps after the starting count (2, 3, 4). One seeded generator draws a pool of
-distinct problems and cuts it into train / validation / test / sft, so the splits never overlap and
-are the same on every machine for the same seed.
+level L = L + 1 steps after the starting count. Splits: one seeded draw (data/generated.py).
 """
 
 from __future__ import annotations
 
 import random
 
-from rlselect.data.generated import GeneratedTask, load_split
+from rlselect.data.generated import ITEMS, NAMES, GeneratedTask, boxed_completion, load_split
 from rlselect.data.registry import register
 
-NAMES = ["Ann", "Bob", "Cal", "Dee", "Eve", "Fay"]
-ITEMS = ["apples", "pens", "cups", "books", "coins", "eggs"]
 FAMILIES = ("add", "mix")  # add: every step gets more; mix: steps get or give away
 LEVEL_STEPS = {1: 2, 2: 3, 3: 4}  # steps after the starting count
 # Warm-start answer format: P(the SFT example ends in \boxed{N}) per level; else "so N.".
 BOX_PROB = {1: 0.6, 2: 0.55, 3: 0.45}
 DEFAULT_SIZES = {"train": 2000, "validation": 200, "test": 300, "sft": 20000}
-DIGITS_INSTRUCTION = "Answer in \\boxed{}."
 
 
 def running_total(start: int, steps: list[int]) -> tuple[str, int]:
@@ -54,7 +45,7 @@ def running_total(start: int, steps: list[int]) -> tuple[str, int]:
 def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int]:
     """(question, worked solution, answer) for one problem."""
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
-    start, total, steps = rng.randint(1, 9), 0, []
+    start, steps = rng.randint(1, 9), []
     total = start
     for _ in range(LEVEL_STEPS[level]):
         d = rng.randint(1, 9)
@@ -66,11 +57,6 @@ def _problem(rng: random.Random, family: str, level: int) -> tuple[str, str, int
     q = f"{name} has {start} {item}, then {said}. How many now?"
     worked, ans = running_total(start, steps)
     return q, worked, ans
-
-
-def boxed_completion(worked: str, answer: int | str) -> str:
-    """The completion the verifier accepts: the scratchpad, then the boxed answer."""
-    return f"{worked} \\boxed{{{answer}}}"
 
 
 def plain_completion(worked: str, answer: int | str) -> str:
@@ -92,8 +78,8 @@ def sft_completion(record: dict, box_prob: dict | None = None) -> str:
     return (boxed_completion if boxed else plain_completion)(worked, record["answer"])
 
 
-TASK = GeneratedTask("digits", _problem, FAMILIES, tuple(LEVEL_STEPS), DEFAULT_SIZES, DIGITS_INSTRUCTION)
-generate_digits = TASK.generate  # every split at once (data/generated.py): train, validation, test, sft
+TASK = GeneratedTask("digits", _problem, FAMILIES, tuple(LEVEL_STEPS), DEFAULT_SIZES)
+generate_digits = TASK.generate  # every split at once: train, validation, test, sft
 
 
 @register("digits")

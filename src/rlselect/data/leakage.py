@@ -9,25 +9,19 @@ problems). `content_key` reduces a problem text to a key that ignores such diffe
     val = remove_overlap(val, held_out, what="validation")
     pool = remove_overlap(pool, held_out, val, what="pool")
 
-What `content_key` normalises (and nothing else; the key is compared for equality):
+What `content_key` normalises (and nothing else; keys are compared for equality):
 
-1. Unicode NFKC (full-width forms, non-breaking and other odd spaces, ligatures), then casefold.
-2. TeX spacing commands become a space: ``\\,`` ``\\:`` ``\\;`` ``\\>`` ``\\ `` (control space),
-   ``\\quad``, ``\\qquad`` and ``~``; the negative space ``\\!`` is removed. A backslash that is
-   itself escaped (``\\\\,``: a line break, then a comma) is left alone.
-3. Math delimiters are removed: every ``$`` (``$...$``, ``$$...$$``, an escaped ``\\$`` and a
-   currency sign alike: two texts that differ only in dollar signs are the same problem),
+1. Unicode NFKC (full-width forms, odd spaces, ligatures), then casefold.
+2. TeX spacing ``\\,`` ``\\:`` ``\\;`` ``\\>`` ``\\ `` ``\\quad`` ``\\qquad`` ``~`` becomes a space; ``\\!`` is
+   removed. An escaped backslash (``\\\\,``: a line break, then a comma) is left alone.
+3. Math delimiters are removed: every ``$`` (``$...$``, ``$$``, ``\\$`` and a currency sign alike),
    ``\\(`` ``\\)`` ``\\[`` ``\\]``.
-4. Spelling variants with one rendering: ``\\dfrac`` / ``\\tfrac`` -> ``\\frac``; the sizing
-   prefixes ``\\left`` / ``\\right`` before a delimiter are removed (``\\leftarrow`` stays).
-5. Whitespace: runs collapse to one space, the ends are stripped, and a space next to a character
-   that is neither a letter/digit/underscore nor a space (operators, punctuation, braces) is
-   removed, so ``x + y`` = ``x+y``; a space between two words stays (``a b`` != ``ab``).
+4. ``\\dfrac`` / ``\\tfrac`` -> ``\\frac``; ``\\left`` / ``\\right`` are removed (``\\leftarrow`` stays).
+5. Whitespace runs collapse to one space, the ends are stripped, and a space next to a character that
+   is neither a word character nor a space is removed (``x + y`` = ``x+y``; ``a b`` != ``ab``).
 
-Not normalised, on purpose: wording, punctuation itself (``...?`` vs ``...``), number formats
-(``1,000`` vs ``1000``), instructions appended to a problem, and answer text (two items with the
-same problem and different gold answers are the same problem). A text whose key is empty never
-matches.
+Not normalised, on purpose: wording, punctuation, number formats (``1,000``), appended instructions,
+answers (same problem, different gold answers: the same problem). An empty key never matches.
 """
 
 from __future__ import annotations
@@ -51,16 +45,10 @@ _SIZING = re.compile(_NOT_ESCAPED + r"\\(?:left|right)(?![a-z])")
 _SPACE_AT_SYMBOL = re.compile(r" (?=[^\w ])|(?<=[^\w ]) ")
 
 
-def _text(item: Any) -> str:
-    """A record's problem (its `question`), or the item itself when it is a string."""
-    if isinstance(item, str):
-        return item
-    return str(item.get("question") or "")
-
-
 def content_key(item: Any) -> str:
-    """The normalised problem text of a record (or of a string): see the module docstring."""
-    text = unicodedata.normalize("NFKC", _text(item)).casefold()
+    """The normalised problem text of a record (its `question`) or of a string: see the module docstring."""
+    text = item if isinstance(item, str) else str(item.get("question") or "")
+    text = unicodedata.normalize("NFKC", text).casefold()
     if "\\" in text or "~" in text:  # TeX (most GSM8K-style problems have none: skip the scans)
         text = _NEG_SPACE.sub("", _SPACING.sub(" ", text))  # before `$` goes: `\$` must not become `\`
         text = text.replace("\\$", "$").replace("$", "")
@@ -101,35 +89,22 @@ def remove_overlap(pool: Iterable[dict], *held_out_sets: Iterable[Any], what: st
         else:
             kept.append(rec)
     if dropped:
-        log.info(
-            "%s: removed %d of %d items that are validation or test problems (same content, any id): "
-            "from %s; matching %s",
-            what,
-            len(pool) - len(kept),
-            len(pool),
-            _counts(dropped),
-            _counts(matched),
-        )
+        counts = [", ".join(f"{name} {n}" for name, n in sorted(c.items())) for c in (dropped, matched)]
+        msg = "%s: removed %d of %d items that are validation or test problems (same content, any id): from %s; matching %s"
+        log.info(msg, what, len(pool) - len(kept), len(pool), *counts)
     else:
         log.debug("%s: none of %d items is one of %d validation or test problems", what, len(pool), len(held))
     return kept
-
-
-def _counts(counter: Counter) -> str:
-    return ", ".join(f"{name} {n}" for name, n in sorted(counter.items()))
 
 
 def eval_test_items(eval_cfg: Any) -> tuple[list[dict], list[str]]:
     """(records, unloaded): the problems of every benchmark an eval config evaluates on, read only
     where they are available without the network, and a line per benchmark that could not be read.
 
-    eval_cfg: a conf/eval group (dict or OmegaConf node): `runs` name the benchmarks; `split`,
-    `data_dir` and `arith_seed` (shared, or a run's own) say where their problems come from, as in
-    `rlselect.eval.run_config`. `arith` is generated in code; every other benchmark is read from
-    <data_dir>/<benchmark>/<split>.jsonl|.json|.parquet, never from the dataset hub (with
-    data_dir null, or without that file, it is listed in `unloaded`). The whole split is returned,
-    whatever `limit` or `family` restrict an evaluation to: a partial evaluation's benchmark is
-    still the whole split.
+    eval_cfg: a conf/eval group (dict or OmegaConf node) read as `rlselect.eval.run_config` reads it
+    (`runs`; `split`, `data_dir`, `arith_seed` shared or a run's own). Generated benchmarks come from
+    code; the others from <data_dir>/<benchmark>/<split>.jsonl|.json|.parquet, never from the dataset
+    hub. The whole split is returned, whatever `limit` or `family` restrict an evaluation to.
     """
     from omegaconf import OmegaConf
 
@@ -137,9 +112,7 @@ def eval_test_items(eval_cfg: Any) -> tuple[list[dict], list[str]]:
     from rlselect.eval.benchmarks import BENCHMARKS, GENERATED
 
     cfg = OmegaConf.to_container(eval_cfg, resolve=True) if OmegaConf.is_config(eval_cfg) else dict(eval_cfg or {})
-    records: list[dict] = []
-    unloaded: list[str] = []
-    seen: set[tuple] = set()
+    records, unloaded, seen = [], [], set()
     for run in cfg.get("runs") or []:
         settings = {**cfg, **dict(run)}
         split, data_dir = str(settings.get("split") or "test"), settings.get("data_dir")
@@ -150,21 +123,17 @@ def eval_test_items(eval_cfg: Any) -> tuple[list[dict], list[str]]:
             if not name or where in seen:
                 continue
             seen.add(where)
+            folder = Path(str(data_dir)).expanduser() / name
             if name not in BENCHMARKS:
                 unloaded.append(f"{name}: unknown benchmark")
-                continue
-            try:
-                if name in GENERATED:
-                    records += load_records(name, split, seed=where[2])
-                    continue
-                if not data_dir:
-                    unloaded.append(f"{name}:{split}: eval.data_dir is null (the dataset hub is not queried)")
-                    continue
-                folder = Path(str(data_dir)).expanduser() / name
-                if not folder.is_dir():
-                    unloaded.append(f"{name}:{split}: no folder {folder}")
-                    continue
-                records += load_records(name, split, path=folder)
-            except (ValueError, OSError) as exc:  # DataError is a ValueError
-                unloaded.append(f"{name}:{split}: {exc}")
+            elif name not in GENERATED and not data_dir:
+                unloaded.append(f"{name}:{split}: eval.data_dir is null (the dataset hub is not queried)")
+            elif name not in GENERATED and not folder.is_dir():
+                unloaded.append(f"{name}:{split}: no folder {folder}")
+            else:
+                kw = {"seed": where[2]} if name in GENERATED else {"path": folder}
+                try:
+                    records += load_records(name, split, **kw)
+                except (ValueError, OSError) as exc:  # DataError is a ValueError
+                    unloaded.append(f"{name}:{split}: {exc}")
     return records, unloaded

@@ -1,11 +1,5 @@
-"""Evaluation through lm-evaluation-harness with the project's own task YAMLs (tasks/).
-
-    from rlselect.eval import evaluate
-    rows = evaluate("path/to/checkpoint", ["gsm8k", "math500"], protocol="greedy",
-                    data_dir="../shared/data", output_dir="runs/x/eval")
-    rows = evaluate(model, ["aime24"], tokenizer=tok, protocol="avg@16", temperature=0.7)
-
-    python -m rlselect.eval --model PATH --benchmarks arith,gsm8k --protocol greedy --output-dir DIR
+"""Evaluation through lm-evaluation-harness with the project's own task YAMLs (tasks/): `evaluate`
+and friends (eval/runner.py, with examples), `python -m rlselect.eval` (eval/__main__.py).
 
 Zero-shot chat prompt (problem + boxed-answer instruction, the record's user turn), scored by
 `rlselect.rewards.math_reward`. `greedy` = pass@1 with do_sample false; `avg@k` = k samples per

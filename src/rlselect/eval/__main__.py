@@ -2,9 +2,7 @@
 
     python -m rlselect.eval --model runs/x/checkpoint --benchmarks gsm8k,math500 \
         --protocol greedy --data-dir ../shared/data --output-dir runs/x/eval
-    python -m rlselect.eval --model PATH --benchmarks aime24,amc23 --protocol avg@k --k 16 \
-        --temperature 0.7
-    python -m rlselect.eval --model PATH --benchmarks arith --limit 50 --max-gen-toks 128
+    python -m rlselect.eval --model PATH --benchmarks aime24,amc23 --protocol avg@16 --temperature 0.7
 
 lm-eval writes <output-dir>/results_<time>.json (+ samples_<task>_<time>.jsonl) and one line per
 benchmark is printed. Options left out take rlselect.eval.Settings' defaults. The same tasks also

@@ -75,21 +75,16 @@ def load_benchmark(benchmark: str, split: str = "test", data_dir=None, arith_see
 
 def records_digest(records: list[dict]) -> str:
     """sha256 over (id, question, answer) of the evaluated problems: identifies the data exactly."""
-    h = hashlib.sha256()
-    for r in records:
-        h.update(json.dumps([r["id"], r["question"], r["answer"]], ensure_ascii=False).encode() + b"\n")
-    return h.hexdigest()
+    lines = (json.dumps([r["id"], r["question"], r["answer"]], ensure_ascii=False) + "\n" for r in records)
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- lm-eval hooks (tasks/utils.py)
 
 
 def custom_dataset(benchmark: str, data_dir=None, eval_split="test", arith_seed=0, family=None, **_unused: Any):
-    """lm-eval `custom_dataset` hook: the benchmark's records as DatasetDict {"test": Dataset}.
-
-    `data_dir`, `eval_split`, `arith_seed` and `family` come from the task metadata
-    (TaskManager(metadata=...) or `lm_eval --metadata '{...}'`); lm-eval passes the rest of it too (_unused).
-    """
+    """lm-eval `custom_dataset` hook: the benchmark's records as DatasetDict {"test": Dataset}; the
+    arguments are the task metadata (TaskManager(metadata=...) or `lm_eval --metadata '{...}'`)."""
     import datasets
 
     records = load_benchmark(benchmark, eval_split, data_dir=data_dir, arith_seed=arith_seed, family=family)
@@ -97,10 +92,8 @@ def custom_dataset(benchmark: str, data_dir=None, eval_split="test", arith_seed=
 
 
 def doc_to_text(doc: dict) -> str:
-    """The user turn of the record's chat prompt (problem + boxed-answer instruction).
-
-    lm-eval wraps it in the model's chat template (apply_chat_template=True).
-    """
+    """The user turn of the record's chat prompt (problem + boxed-answer instruction), which lm-eval
+    wraps in the model's chat template (apply_chat_template=True)."""
     if (roles := [m.get("role") for m in doc.get("prompt") or []]) != ["user"]:
         raise ValueError(f"record {doc.get('id')!r}: expected a prompt with exactly one user turn, got {roles}")
     return doc["prompt"][0]["content"]

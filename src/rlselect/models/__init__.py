@@ -26,9 +26,8 @@ def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
 
         return str(warm_start_tiny(cache_dir, **dict(model_cfg.get("warm_start") or {})))
     path = model_cfg.get("path") or name
-    if Path(str(path)).expanduser().exists():
-        return str(Path(str(path)).expanduser())
-    return str(path)  # a hub id such as Qwen/Qwen2.5-1.5B-Instruct
+    local = Path(str(path)).expanduser()
+    return str(local if local.exists() else path)  # else a hub id such as Qwen/Qwen2.5-1.5B-Instruct
 
 
 def resolve_device(device: str | None = "auto") -> str:

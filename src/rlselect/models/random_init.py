@@ -4,24 +4,34 @@ sizes, over the project's character tokenizer, for benchmarks and offline GPU sm
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rlselect.cache import save_checkpoint, stage_key
-from rlselect.models.tiny import TinyConfig
 
-SIZE_KEYS = (
-    "hidden_size",
-    "intermediate_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "vocab_size",
-)
+
+@dataclass(frozen=True)
+class TinyConfig:
+    """The sizes of the embedded model (models/tiny.py)."""
+
+    hidden_size: int = 96
+    intermediate_size: int = 256
+    num_hidden_layers: int = 3
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    max_position_embeddings: int = 512
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+_LAYOUT = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads")
+SIZE_KEYS = (*_LAYOUT, "vocab_size", "max_position_embeddings")
 _REAL = dict(vocab_size=151936, rope_theta=1e6, max_position_embeddings=32768, rms_norm_eps=1e-6)
 
 
 def _qwen(h: int, i: int, layers: int, heads: int, kv: int, tied: bool) -> dict:
-    return dict(zip(SIZE_KEYS, (h, i, layers, heads, kv)), **_REAL, tie_word_embeddings=tied)
+    return dict(zip(_LAYOUT, (h, i, layers, heads, kv)), **_REAL, tie_word_embeddings=tied)
 
 
 SHAPES = {  # tiny: the embedded model (vocab: the tokenizer's ids); the others: Qwen2.5's config.json

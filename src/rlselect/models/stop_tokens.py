@@ -21,21 +21,15 @@ def end_of_turn_token(tokenizer) -> str | None:
     tail = text.split(_MARK, 1)[-1] if _MARK in text else ""
     ids = tokenizer(tail, add_special_tokens=False)["input_ids"] if tail.strip() else []
     special = set(tokenizer.all_special_ids) | {i for i, t in tokenizer.added_tokens_decoder.items() if t.special}
-    for i in ids:
-        if i in special:
-            return tokenizer.convert_ids_to_tokens(i)
-    return None
+    return next((tokenizer.convert_ids_to_tokens(i) for i in ids if i in special), None)
 
 
 def stop_token_ids(tokenizer) -> list[int]:
     """EOS first, then the end-of-turn token when it differs."""
     ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-    eot = end_of_turn_token(tokenizer)
-    if eot is not None:
-        eot_id = tokenizer.convert_tokens_to_ids(eot)
-        if eot_id not in ids:
-            ids.append(eot_id)
-    return ids
+    if (eot := end_of_turn_token(tokenizer)) is not None:
+        ids.append(tokenizer.convert_tokens_to_ids(eot))
+    return list(dict.fromkeys(ids))
 
 
 def stop_strings(tokenizer) -> list[str]:

@@ -20,14 +20,8 @@ from rlselect.cache import save_checkpoint, stage_key
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = dict(
-    seed=0,
-    data_seed=0,
-    max_steps=600,
-    learning_rate=3e-3,
-    batch_size=32,
-    model={},  # TinyConfig overrides
-)
+# model: TinyConfig overrides (models/tiny.py)
+DEFAULTS = dict(seed=0, data_seed=0, max_steps=600, learning_rate=3e-3, batch_size=32, model={})
 # Options added later, left out of the config (and so of the cache key) at their defaults, so that
 # every existing config keeps its key: data (the built-in task whose sft split is the SFT data) and
 # box_prob (digits only: per level, the share of SFT examples that end in \boxed{}).
@@ -48,15 +42,13 @@ def completion_renderer(data: str = "arith", box_prob=None):
 def sft_examples(records, tokenizer, render=None):
     """(input_ids, n_prompt_tokens) per record: templated prompt + worked solution + EOS.
     `render(record)` gives the assistant turn; default: the worked solution and the boxed answer."""
-    from rlselect.data.arith import boxed_completion
+    from rlselect.data.generated import boxed_completion
 
     out = []
     for rec in records:
         prompt = tokenizer.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True)
-        if render is None:
-            completion = boxed_completion(rec["meta"]["solution"].split("\n####")[0], rec["answer"])
-        else:
-            completion = render(rec)
+        worked = rec["meta"]["solution"].split("\n####")[0]
+        completion = render(rec) if render is not None else boxed_completion(worked, rec["answer"])
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         c_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
         out.append((p_ids + c_ids + [tokenizer.eos_token_id], len(p_ids)))
@@ -64,17 +56,17 @@ def sft_examples(records, tokenizer, render=None):
 
 
 def _batch(examples, pad_id):
+    """(input_ids, attention_mask, labels), right-padded so that positions start at 0; labels are -100
+    (no loss) on the prompt and the padding."""
     import torch
+    from torch.nn.utils.rnn import pad_sequence
 
-    width = max(len(ids) for ids, _ in examples)
-    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    labels = torch.full_like(input_ids, -100)
-    mask = torch.zeros_like(input_ids)
-    for row, (ids, n_prompt) in enumerate(examples):  # right padding: positions start at 0
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        mask[row, : len(ids)] = 1
-        labels[row, n_prompt : len(ids)] = input_ids[row, n_prompt : len(ids)]
-    return input_ids, mask, labels
+    def pad(rows, value):
+        return pad_sequence([torch.tensor(r, dtype=torch.long) for r in rows], batch_first=True, padding_value=value)
+
+    seqs = [ids for ids, _ in examples]
+    labels = [[-100] * n_prompt + ids[n_prompt:] for ids, n_prompt in examples]
+    return pad(seqs, pad_id), pad([[1] * len(s) for s in seqs], 0), pad(labels, -100)
 
 
 def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
@@ -94,20 +86,14 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
     from rlselect.data import load_records
     from rlselect.models.tiny import build_tiny
 
-    t0 = time.time()
-    log.info(
-        "warm-starting the tiny model: %d SFT steps on %s's sft split (once; cached in %s)",
-        cfg["max_steps"],
-        data,
-        out,
-    )
+    t0, steps = time.time(), cfg["max_steps"]
+    log.info("warm-starting the tiny model: %d SFT steps on %s's sft split (once; cached in %s)", steps, data, out)
     model, tok = build_tiny(seed=cfg["seed"], config=cfg["model"])
     render = completion_renderer(data, cfg.get("box_prob"))
     examples = sft_examples(load_records(data, "sft", seed=cfg["data_seed"]), tok, render)
     rng = random.Random(cfg["seed"])
     torch.manual_seed(cfg["seed"])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["learning_rate"], weight_decay=0.0)
-    steps = cfg["max_steps"]
     warmup = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / steps) ** 0.5

@@ -19,6 +19,7 @@ from rlselect import console
 from rlselect.distributed import world
 
 log = logging.getLogger(__name__)
+TRAIN_COLUMNS = ("prompt", "answer", "id", "meta")  # what the reward functions read of a record
 
 
 class TrainProgress(TrainerCallback):
@@ -71,9 +72,7 @@ def last_complete_checkpoint(trainer_dir: Path) -> str | None:
 def to_train_dataset(records: list[dict]):
     import datasets
 
-    return datasets.Dataset.from_list(
-        [{"prompt": r["prompt"], "answer": r["answer"], "id": r["id"], "meta": r["meta"]} for r in records]
-    )
+    return datasets.Dataset.from_list([{k: r[k] for k in TRAIN_COLUMNS} for r in records])
 
 
 def build_grpo_config(args: dict, out_dir: Path, max_steps: int, seed: int, report_to: str):
@@ -105,6 +104,7 @@ def train_grpo(
     """
     from trl import GRPOTrainer
 
+    from rlselect.cache import atomic_write_json, read_json
     from rlselect.models import load_model
     from rlselect.models.stop_tokens import stop_token_ids
     from rlselect.rewards import get_reward
@@ -112,8 +112,6 @@ def train_grpo(
     out_dir = Path(out_dir)
     final = out_dir / "final"
     if (final / "train_summary.json").exists():
-        from rlselect.cache import read_json
-
         log.info("training already finished in %s (no work)", final)
         return read_json(final / "train_summary.json")
 
@@ -151,17 +149,9 @@ def train_grpo(
     t0 = time.time()
     trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(final))  # collective under ZeRO-3 / FSDP: every process calls it
-    main = trainer.is_world_process_zero()
-    if main:
+    seconds = round(time.time() - t0, 2)
+    summary = {"checkpoint": str(final), "steps": steps, "seconds": seconds, "log_history": trainer.state.log_history}
+    if trainer.is_world_process_zero():
         tok.save_pretrained(str(final))
-    summary = {
-        "checkpoint": str(final),
-        "steps": steps,
-        "seconds": round(time.time() - t0, 2),
-        "log_history": trainer.state.log_history,
-    }
-    from rlselect.cache import atomic_write_json
-
-    if main:
         atomic_write_json(final / "train_summary.json", summary)
     return summary

@@ -16,9 +16,11 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlselect.cache import atomic_write_json, read_json
+from rlselect.train.grpo import TRAIN_COLUMNS
 
 log = logging.getLogger(__name__)
 PLACEHOLDER_PROMPT = [{"role": "user", "content": ""}]
@@ -49,26 +51,20 @@ def epoch_batches(ids: list[str], n_batches: int, per_batch: int, rng: random.Ra
     return out
 
 
+@dataclass
 class RoundSchedule:
     """Round selections (`select_round(model, round, chunk_ids) -> (kept_ids, summary)`, saved in
     `rounds_dir` so a resumed run reuses them) and each step's prompts within a round."""
 
-    def __init__(
-        self,
-        by_id: dict[str, dict],
-        chunk: Callable[[int], list[str]],
-        select_round: Callable,
-        steps_per_round: int,
-        prompts_per_step: int,
-        rounds_dir: Path,
-        seed: int,
-        log_fn: Callable[[dict], None] | None = None,
-    ):
-        self.by_id, self.chunk, self.select_round = by_id, chunk, select_round
-        self.steps_per_round, self.prompts_per_step, self.seed = steps_per_round, prompts_per_step, seed
-        self.rounds_dir = Path(rounds_dir)
-        self.log_fn = log_fn or (lambda d: None)
-        self._batches: dict[int, list[list[str]]] = {}
+    by_id: dict[str, dict]
+    chunk: Callable[[int], list[str]]
+    select_round: Callable
+    steps_per_round: int
+    prompts_per_step: int
+    rounds_dir: Path
+    seed: int
+    log_fn: Callable[[dict], None] = lambda d: None
+    _batches: dict[int, list[list[str]]] = field(default_factory=dict, init=False, repr=False)
 
     def round_ids(self, t: int, model) -> list[str]:
         path = self.rounds_dir / f"round_{t:04d}.json"
@@ -100,8 +96,7 @@ class RoundSchedule:
         if len(slots) > len(ids):
             raise RuntimeError(f"a step holds {len(slots)} prompts but the schedule planned {len(ids)}")
         rec_of = {s: self.by_id[i] for s, i in zip(slots, ids)}
-        keys = ("prompt", "answer", "id", "meta")
-        return [{**x, **{k: rec_of[x["slot"]][k] for k in keys}} for x in inputs]
+        return [{**x, **{k: rec_of[x["slot"]][k] for k in TRAIN_COLUMNS}} for x in inputs]
 
     def attach(self, trainer) -> None:
         """Fill each training batch with its step's prompts just before TRL generates for it."""
