@@ -47,11 +47,6 @@ def grad_inputs(tokenizer, records: list[dict], rows: list[dict], rollouts_for_g
     return prompts, comps, advs
 
 
-def _max_tokens(feat_cfg: dict) -> int | None:
-    value = feat_cfg.get("max_tokens_per_batch")
-    return int(value) if value else None
-
-
 def feature_kwargs(feat_cfg: dict) -> dict[str, Any]:
     from rlselect.grads import make_projector
 
@@ -64,7 +59,7 @@ def feature_kwargs(feat_cfg: dict) -> dict[str, Any]:
         token_agg=feat_cfg.get("token_agg", "seq_mean"),
         projection=projection,
         batch_size=int(feat_cfg.get("batch_size", 8)),
-        max_tokens_per_batch=_max_tokens(feat_cfg),
+        max_tokens_per_batch=int(feat_cfg["max_tokens_per_batch"]) if feat_cfg.get("max_tokens_per_batch") else None,
     )
     if proj.get("buffer_mb") is not None:
         kwargs["projection_buffer_mb"] = float(proj["buffer_mb"])
@@ -123,12 +118,8 @@ def streaming_scores(selector: Selector, model, tokenizer, records, rows, val, v
     """The exact scores of `selector` (gradalign or learnalign) without stored features."""
     from rlselect.grads import gradalign_scores_streaming, learnalign_scores_streaming
 
-    kw = dict(
-        params=feat_cfg.get("params", "all"),
-        token_agg=feat_cfg.get("token_agg", "seq_mean"),
-        batch_size=int(feat_cfg.get("batch_size", 8)),
-        max_tokens_per_batch=_max_tokens(feat_cfg),
-    )
+    # features.mode=streaming has no projection (feature_mode checks it)
+    kw = {k: v for k, v in feature_kwargs(feat_cfg).items() if not k.startswith("projection")}
     prompts, comps, advs = grad_inputs(tokenizer, records, rows, feat_cfg.get("rollouts_for_grad", "all"))
     if selector.name == "learnalign":
         p = [r["p"] for r in rows]
@@ -187,9 +178,9 @@ def gather_inputs(
     Gradients, hidden states and the validation gradient are taken at the scoring policy (`model`,
     or loaded from `model_path`); perplexities and LIMR's reward trajectories at the base model
     (the baselines' definitions; cached stages computed over the whole `pool`, default `records`,
-    so the rounds schedule computes them once per run, not once per chunk). `round_seed=None` (static): features and
-    validation rollouts are cached stages keyed by `model_path`; an int (rounds): they are
-    computed in memory at the live policy, validation rollouts sampled with that seed.
+    so the rounds schedule computes them once per run, not once per chunk). `round_seed=None`
+    (static): features and validation rollouts are cached stages keyed by `model_path`; an int
+    (rounds): computed in memory at the live policy, validation rollouts sampled with that seed.
     """
     stats = item_stats(rows)
     inputs = SelectionInputs(records=records, stats=stats)
@@ -222,14 +213,9 @@ def gather_inputs(
         if round_seed is None:
             from rlselect.rollouts.stage import rollout_stage
 
+            val_cfg = {**rollout_cfg, "G": G}
             val_rows = rollout_stage(
-                _required(model_path),
-                val,
-                {**rollout_cfg, "G": G},
-                cache_dir,
-                model=model,
-                tokenizer=tokenizer,
-                load=load,
+                _required(model_path), val, val_cfg, cache_dir, model=model, tokenizer=tokenizer, load=load
             )
         else:
             from rlselect.rollouts.generate import sample_rows
@@ -249,19 +235,16 @@ def gather_inputs(
     if "reward_trajectories" in needs:
         from rlselect.stats.reward_trajectory import reward_trajectory_stage
 
+        epochs = int(cfg["selector"].get("limr_epochs", 2))
         inputs.extra["reward_trajectories"] = reward_trajectory_stage(
-            base_model_path,
-            pool or records,
-            dict(cfg["trainer"]),
-            int(cfg["selector"].get("limr_epochs", 2)),
-            cache_dir,
+            base_model_path, pool or records, dict(cfg["trainer"]), epochs, cache_dir
         )
     if "ppl" in needs:
         from rlselect.stats.perplexity import perplexity_stage
 
         ppl = perplexity_stage(base_model_path, pool or records, cache_dir, load=load)
-        for rid in stats:
-            stats[rid].update(ppl[rid])
+        for rid in inputs.ids:  # also where no rollouts were sampled (a perplexity selector in rounds)
+            stats.setdefault(rid, {}).update(ppl[rid])
     return inputs
 
 
@@ -328,7 +311,7 @@ def selection_summary(
     chosen: list[dict], stats: dict[str, dict], regime: str = "none", target_family: str | None = None
 ) -> dict:
     """Size, mean success rate and, when the pool carries ground truth, the selection precision."""
-    ps = [stats[r["id"]]["p"] for r in chosen if r["id"] in stats]
+    ps = [p for r in chosen if (p := stats.get(r["id"], {}).get("p")) is not None]
     out: dict[str, Any] = {"n": len(chosen), "mean_success_rate": sum(ps) / len(ps) if ps else None}
     share = max(1, len(chosen))
     if regime == "noisy_reward":

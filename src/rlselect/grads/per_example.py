@@ -22,51 +22,47 @@ ordinary summed weight gradients are never computed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 
-def _ranges(seg: torch.Tensor, nseg: int):
-    """Segment sizes of rows sorted by segment; (equal size or None, [(start, end)] per segment)."""
-    counts = torch.bincount(seg, minlength=nseg).tolist()
-    bounds, start = [], 0
-    for c in counts:
-        bounds.append((start, start + c))
-        start += c
-    equal = counts[0] if all(c == counts[0] for c in counts) else None
-    return equal, bounds
-
-
 def _segment_matmul(go: torch.Tensor, x: torch.Tensor, seg: torch.Tensor, nseg: int) -> torch.Tensor:
     """[nseg, out, in]: sum over rows r of segment s of outer(go_r, x_r); rows sorted by segment."""
-    equal, bounds = _ranges(seg, nseg)
-    if equal is not None:
-        return torch.bmm(go.view(nseg, equal, -1).transpose(1, 2), x.view(nseg, equal, -1))
+    sizes = torch.bincount(seg, minlength=nseg).tolist()
+    if len(set(sizes)) == 1:
+        return torch.bmm(go.view(nseg, sizes[0], -1).transpose(1, 2), x.view(nseg, sizes[0], -1))
     out = go.new_empty(nseg, go.shape[1], x.shape[1])
-    for s, (a, b) in enumerate(bounds):
-        if b > a:
-            torch.mm(go[a:b].T, x[a:b], out=out[s])
-        else:
-            out[s].zero_()
+    for s, (go_s, x_s) in enumerate(zip(go.split(sizes), x.split(sizes))):
+        torch.mm(go_s.T, x_s, out=out[s])  # an empty segment: zeros
     return out
 
 
 def _segment_sum(t: torch.Tensor, seg: torch.Tensor, nseg: int) -> torch.Tensor:
     """[nseg, *t.shape[1:]]: sum of the rows of each segment; rows sorted by segment."""
-    equal, bounds = _ranges(seg, nseg)
-    if equal is not None:
-        return t.view(nseg, equal, *t.shape[1:]).sum(1)
-    return torch.stack([t[a:b].sum(0) for a, b in bounds])
+    sizes = torch.bincount(seg, minlength=nseg).tolist()
+    if len(set(sizes)) == 1:
+        return t.view(nseg, sizes[0], *t.shape[1:]).sum(1)
+    return torch.stack([part.sum(0) for part in t.split(sizes)])
+
+
+def _row_segments(seg: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Segment id of each of the n_rows rows of a flattened input (each item spans equally many)."""
+    return seg.repeat_interleave(n_rows // seg.shape[0])
+
+
+def _unit_params(params: dict) -> dict[str, torch.Tensor]:
+    """weight = 1, bias = 0: an elementwise-affine module then computes f(x) alone."""
+    return {n: torch.ones_like(p) if n == "weight" else torch.zeros_like(p) for n, p in params.items() if p is not None}
 
 
 def linear_grads(module: nn.Linear, x, go, seg, nseg) -> dict[str, torch.Tensor]:
     """Per-segment grads of an nn.Linear's weight and bias (see module docstring)."""
-    rows_per_item = x.numel() // x.shape[-1] // seg.shape[0]
-    seg_rows = seg.repeat_interleave(rows_per_item) if rows_per_item > 1 else seg
     X = x.reshape(-1, x.shape[-1]).float()
     GO = go.reshape(-1, go.shape[-1]).float()
+    seg_rows = _row_segments(seg, X.shape[0])
     out = {"weight": _segment_matmul(GO, X, seg_rows, nseg)}
     if module.bias is not None:
         out["bias"] = _segment_sum(GO, seg_rows, nseg)
@@ -76,8 +72,7 @@ def linear_grads(module: nn.Linear, x, go, seg, nseg) -> dict[str, torch.Tensor]
 def embedding_grads(module: nn.Embedding, ids, go, seg, nseg) -> dict[str, torch.Tensor]:
     """Per-segment grads of an nn.Embedding's weight: index-add of dy into the looked-up rows."""
     V, H = module.weight.shape
-    rows_per_item = ids.numel() // seg.shape[0]
-    seg_rows = seg.repeat_interleave(rows_per_item) if rows_per_item > 1 else seg
+    seg_rows = _row_segments(seg, ids.numel())
     flat_ids = ids.reshape(-1)
     GO = go.reshape(-1, H).float()
     if module.padding_idx is not None:
@@ -101,8 +96,7 @@ def _is_elementwise_affine(module: nn.Module, x: torch.Tensor) -> bool:
             x1 = x[:1]
             gen = torch.Generator().manual_seed(0)  # local: leaves the global RNG alone
             pr = {n: torch.randn(p.shape, generator=gen).to(p) for n, p in module._parameters.items() if p is not None}
-            base = {n: (torch.ones_like(p) if n == "weight" else torch.zeros_like(p)) for n, p in pr.items()}
-            f = torch.func.functional_call(module, base, (x1,))
+            f = torch.func.functional_call(module, _unit_params(pr), (x1,))
             want = f * pr["weight"] + pr.get("bias", 0)
             got = torch.func.functional_call(module, pr, (x1,))
             ok = got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-5)
@@ -112,18 +106,12 @@ def _is_elementwise_affine(module: nn.Module, x: torch.Tensor) -> bool:
 
 def affine_grads(module: nn.Module, names: list[str], x, go, seg, nseg) -> dict[str, torch.Tensor]:
     """Per-segment grads of an elementwise-affine module: dw_s = sum_{s} dy * f(x), db_s = sum_{s} dy."""
-    base = {
-        n: (torch.ones_like(p) if n == "weight" else torch.zeros_like(p))
-        for n, p in module._parameters.items()
-        if p is not None
-    }
     H = x.shape[-1]
-    rows_per_item = x.numel() // H // seg.shape[0]
-    seg_rows = seg.repeat_interleave(rows_per_item) if rows_per_item > 1 else seg
     GO = go.reshape(-1, H).float()
+    seg_rows = _row_segments(seg, GO.shape[0])
     out = {}
     if "weight" in names:
-        f = torch.func.functional_call(module, base, (x,)).reshape(-1, H).float()
+        f = torch.func.functional_call(module, _unit_params(module._parameters), (x,)).reshape(-1, H).float()
         out["weight"] = _segment_sum(GO * f, seg_rows, nseg)
     if "bias" in names:
         out["bias"] = _segment_sum(GO, seg_rows, nseg)
@@ -169,7 +157,7 @@ class PerExampleGrads:
         self.seg: torch.Tensor | None = None
         self.nseg = 0
         self.acc: dict[int, torch.Tensor] = {}
-        self.pending: dict[int, int] = {}
+        self.pending: Counter[int] = Counter()  # id(parameter) -> uses still to come in this batch
         self.handles: list = []
         self._recomputing = False
         self.begin_batch()
@@ -201,7 +189,6 @@ class PerExampleGrads:
     def _forward_hook(self, module, args, output):
         if self._recomputing or not isinstance(output, torch.Tensor) or not output.requires_grad:
             return None
-        own = self.own_params(module)
         if type(module) is not nn.Linear and type(module) is not nn.Embedding and len(args) != 1:
             raise NotImplementedError(
                 f"per-example gradients of {type(module).__name__} need forward(x) with one "
@@ -214,8 +201,7 @@ class PerExampleGrads:
                 f"{type(module).__name__}: input dim 0 ({x.shape[0]}) does not match "
                 f"the segment ids ({None if seg is None else seg.shape[0]})"
             )
-        for _, p in own:
-            self.pending[id(p)] = self.pending.get(id(p), 0) + 1
+        self.expect_use(module)
         if self.first_input is None and args[0].requires_grad:
             self.first_input = args[0]
         self.registered += 1
@@ -234,8 +220,7 @@ class PerExampleGrads:
     def expect_use(self, module):
         """Announce a use that `use()` will be called for by hand (before the backward runs, so
         that a parameter shared with hooked modules is flushed once, after all its uses)."""
-        for _, p in self.own_params(module):
-            self.pending[id(p)] = self.pending.get(id(p), 0) + 1
+        self.pending.update(id(p) for _, p in self.own_params(module))
 
     # -- backward: one use of the module's parameters -----------------------------------------
     def use(self, module, x, go, seg, nseg):
@@ -256,9 +241,8 @@ class PerExampleGrads:
                     self._recomputing = False
             for n, p in own:
                 pid = id(p)
-                g = grads[n]
-                self.acc[pid] = g if pid not in self.acc else self.acc[pid].add_(g)
-                self.pending[pid] = self.pending.get(pid, 1) - 1
+                self.acc[pid] = grads[n] if pid not in self.acc else self.acc[pid].add_(grads[n])
+                self.pending[pid] -= 1
                 if self.pending[pid] <= 0:
                     self._flush(pid)
 

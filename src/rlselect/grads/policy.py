@@ -2,20 +2,19 @@
 
     g_i = grad_theta J_i,   J_i = sum_j sum_t w_ij log pi_theta(o_ijt | q_i, o_ij<t)
 
-with w_ij from the token aggregation (rollout_batch.py: seq_mean = (1/G) sum_j A_ij mean_t,
-token_mean = sum_j A_ij sum_t / sum_j |o_ij|, sum = (1/G) sum_j A_ij sum_t). On-policy, so the
-importance ratio is 1 and nothing is clipped. The model runs in eval mode (no dropout).
+with w_ij from the token aggregation (rollout_batch.py). On-policy, so the importance ratio is 1
+and nothing is clipped. The model runs in eval mode (no dropout).
 
-Batched path: several prompts' rollouts go through ONE forward (right-padded, so positions and
-causal attention of real tokens are those of the unpadded sequence; pads only come after) and ONE
-backward of sum_i J_i w.r.t. the input embeddings; module hooks (per_example.py) turn the saved
-inputs and output-grads into each prompt's parameter gradients. Logits are computed only at the
-positions that predict completion tokens.
+Batched path: several prompts' rollouts go through ONE forward (right-padded: real tokens keep the
+positions and causal attention of the unpadded sequence) and ONE backward of sum_i J_i w.r.t. the
+input embeddings; module hooks (per_example.py) turn the saved inputs and output-grads into each
+prompt's parameter gradients. Logits are computed only at positions that predict completion tokens.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -31,11 +30,9 @@ class _ExactSink:
     """Writes each parameter's per-prompt gradients into its slice of the [n, P] output."""
 
     def __init__(self, n: int, layout):
-        self.slices, off = {}, 0
-        for name, numel in layout:
-            self.slices[name] = (off, numel)
-            off += numel
-        self.out = torch.zeros(n, off)
+        offsets = itertools.accumulate((numel for _, numel in layout), initial=0)
+        self.slices = {name: (off, numel) for (name, numel), off in zip(layout, offsets)}
+        self.out = torch.zeros(n, sum(numel for _, numel in layout))
 
     def add(self, rows: torch.Tensor, name: str, g: torch.Tensor):
         off, numel = self.slices[name]
@@ -44,9 +41,7 @@ class _ExactSink:
             self.out[r, off : off + numel] += g[k]
 
 
-# Per-prompt gradients held before one projection pass (MiB): the projection's memory is this
-# buffer plus one Gamma block, whatever P x d is.
-DEFAULT_PROJECTION_BUFFER_MB = 128
+DEFAULT_PROJECTION_BUFFER_MB = 128  # per-prompt gradients held before one projection pass (see _ProjSink)
 
 
 class _ProjSink:
@@ -82,12 +77,6 @@ class _ProjSink:
         return self._out
 
 
-def _sink(n, model, params, projection, buffer_mb: float = 0):
-    if projection is None:
-        return _ExactSink(n, param_layout(model, params))
-    return _ProjSink(n, projection, int(buffer_mb * 2**20))
-
-
 def model_parts(model):
     """(causal LM, input embedding, backbone, lm_head) of a HF causal LM or a peft model of one;
     assumes logits = lm_head(backbone(inputs_embeds).last_hidden_state)."""
@@ -101,31 +90,19 @@ def model_parts(model):
 def pack(groups: Sequence[Group], seg_of_group: Sequence[int], pad_id: int, device):
     """Right-padded ids [B, T], segment id per row [B], and for every completion token: flat
     index (b*T + t) of the position predicting it, its id, its weight w, its segment."""
-    seqs = [(s, g, seg, w) for g, seg in zip(groups, seg_of_group) for s, w in zip(g.seqs, g.weights)]
+    seqs = [(s, g.start, seg, w) for g, seg in zip(groups, seg_of_group) for s, w in zip(g.seqs, g.weights)]
     T = max(len(s) for s, *_ in seqs)
     ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
-    seg_rows: list[int] = []
-    flat: list[int] = []
-    tgt: list[int] = []
-    wts: list[float] = []
-    tseg: list[int] = []
-    for b, (s, g, seg, w) in enumerate(seqs):
+    for b, (s, *_) in enumerate(seqs):
         ids[b, : len(s)] = torch.tensor(s)
-        seg_rows.append(seg)
-        n_c = len(s) - g.start
-        flat.extend(range(b * T + g.start - 1, b * T + len(s) - 1))
-        tgt.extend(s[g.start :])
-        wts.extend([w] * n_c)
-        tseg.extend([seg] * n_c)
-    as_long = lambda x: torch.tensor(x, dtype=torch.long, device=device)  # noqa: E731
-    return (
-        ids.to(device),
-        as_long(seg_rows),
-        as_long(flat),
-        as_long(tgt),
-        torch.tensor(wts, dtype=torch.float32, device=device),
-        as_long(tseg),
-    )
+    flat = [b * T + t - 1 for b, (s, start, *_) in enumerate(seqs) for t in range(start, len(s))]
+    tgt = [tok for s, start, *_ in seqs for tok in s[start:]]
+    n_completion = torch.tensor([len(s) - start for s, start, *_ in seqs])
+    seg_rows = torch.tensor([seg for *_, seg, _ in seqs], dtype=torch.long)
+    wts = torch.tensor([w for *_, w in seqs], dtype=torch.float32).repeat_interleave(n_completion)
+    tseg = seg_rows.repeat_interleave(n_completion)
+    as_long = functools.partial(torch.tensor, dtype=torch.long, device=device)
+    return ids.to(device), seg_rows.to(device), as_long(flat), as_long(tgt), wts.to(device), tseg.to(device)
 
 
 def _pad_id(tokenizer) -> int:
@@ -186,10 +163,6 @@ def _reweighted_grads(ctx: PerExampleGrads, embed, ids, emb, weighted_logp, tseg
     return out
 
 
-def _feed(sink, rows, name: str, g: torch.Tensor) -> None:
-    sink.add(rows, name, g)
-
-
 def token_batches(groups: Sequence[Group], batch_size: int, max_tokens: int | None = None) -> list[list[Group]]:
     """Consecutive chunks of `groups` (sorted longest first) with at most `batch_size` prompts and, when
     max_tokens is set, at most max_tokens padded tokens (rows x longest row): the longest batch, not a
@@ -227,7 +200,7 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
                 else:
                     nseg, segs = len(chunk), list(range(len(chunk)))
                     rows = torch.tensor([g.index for g in chunk], dtype=torch.long)
-                ctx.on_grad = functools.partial(_feed, sink, rows)
+                ctx.on_grad = functools.partial(sink.add, rows)
                 after = None if then is None else functools.partial(then, rows)
                 _backward_batch(ctx, parts, chunk, segs, nseg, _pad_id(tokenizer), after)
     finally:
@@ -249,6 +222,7 @@ def policy_gradients(
     append_eos: bool = False,
     projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
     max_tokens_per_batch: int | None = None,
+    mean: bool = False,
 ) -> torch.Tensor:
     """[n_prompts, dim] float32 CPU: row i = g_i (exact, flattened over the selected parameters
     in named_parameters() order; dim = P) or its projection Gamma^T g_i (dim = projection.dim).
@@ -258,37 +232,24 @@ def policy_gradients(
     batch_size prompts share one forward and one backward (per-example grads via hooks), fewer where
     max_tokens_per_batch caps the batch's padded tokens (token_batches).
     projection_buffer_mb: per-prompt gradients held before one projection pass (see _ProjSink).
+    mean=True: a single row, (1/n_prompts) sum_i g_i, summed in the backward (validation_gradient).
     """
-    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
-    sink = _sink(len(prompts), model, params, projection, projection_buffer_mb)
-    return _run_batched(model, tokenizer, groups, sink, params, batch_size, max_tokens=max_tokens_per_batch)
+    rows = 1 if mean else len(prompts)
+    scale = 1.0 / max(len(prompts), 1) if mean else 1.0
+    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos, scale=scale)
+    if projection is None:
+        sink: _ExactSink | _ProjSink = _ExactSink(rows, param_layout(model, params))
+    else:
+        sink = _ProjSink(rows, projection, int(projection_buffer_mb * 2**20))
+    return _run_batched(model, tokenizer, groups, sink, params, batch_size, mean, max_tokens_per_batch)
 
 
-def validation_gradient(
-    model,
-    tokenizer,
-    prompts,
-    completions,
-    advantages,
-    *,
-    params="all",
-    token_agg="seq_mean",
-    projection: Projector | None = None,
-    batch_size: int = 16,
-    append_eos: bool = False,
-    projection_buffer_mb: float = DEFAULT_PROJECTION_BUFFER_MB,
-    max_tokens_per_batch: int | None = None,
-) -> torch.Tensor:
+def validation_gradient(model, tokenizer, prompts, completions, advantages, **kwargs) -> torch.Tensor:
     """1-D: g_V = (1/n_val) sum_i g_i, one aggregate policy gradient over all validation rollouts
     (the gradient of the mean over validation prompts of J_i; groups with equal rewards count in
-    n_val but add 0). Same parameters and projection as the features. Not normalised: the
-    GradAlign scorer normalises it. All-zero if no validation group has a learning signal."""
-    n = len(prompts)
-    groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos, scale=1.0 / max(n, 1))
-    sink = _sink(1, model, params, projection, projection_buffer_mb)
-    return _run_batched(
-        model, tokenizer, groups, sink, params, batch_size, one_segment=True, max_tokens=max_tokens_per_batch
-    )[0]
+    n_val but add 0). Same keyword arguments (parameters, projection) as policy_gradients. Not
+    normalised: the GradAlign scorer normalises it. All-zero if no group has a learning signal."""
+    return policy_gradients(model, tokenizer, prompts, completions, advantages, mean=True, **kwargs)[0]
 
 
 def policy_gradients_loop(
@@ -320,9 +281,8 @@ def policy_gradients_loop(
             if g is None:
                 continue
             ids, _, flat, tgt, w, _ = pack([g], [0], _pad_id(tokenizer), device)
-            mask = torch.zeros_like(ids)
-            for b, s in enumerate(g.seqs):
-                mask[b, : len(s)] = 1
+            lengths = torch.tensor([len(s) for s in g.seqs], device=device)
+            mask = (torch.arange(ids.shape[1], device=device) < lengths[:, None]).long()
             with torch.enable_grad():
                 logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
                 lp = F.log_softmax(logits.reshape(-1, logits.shape[-1]).float()[flat], dim=-1)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import Protocol
 
 import numpy as np
 import torch
@@ -24,19 +23,53 @@ import torch
 KINDS = {"rademacher": 1, "gaussian": 2}
 
 
-class Projector(Protocol):
-    """What `policy_gradients(..., projection=...)` needs: phi = R^T g, parameter by parameter."""
+class Projector:
+    """What `policy_gradients(..., projection=...)` needs: phi = R^T g, parameter by parameter.
+    Subclasses implement _project(name, g [n, numel] float32) -> [n, dim]."""
 
-    dim: int
+    def __init__(self, dim: int, seed: int, kind: str, block_elems: int):
+        if dim <= 0 or seed < 0:
+            raise ValueError("dim must be > 0 and seed >= 0")
+        self.dim, self.seed, self.kind, self.block_elems = int(dim), int(seed), kind, int(block_elems)
 
-    def config(self) -> dict: ...
+    def config(self) -> dict:
+        """Everything that determines R (for cache keys)."""
+        return {"dim": self.dim, "seed": self.seed, "kind": self.kind, "block_elems": self.block_elems}
 
-    def project_flat(self, name: str, g: torch.Tensor) -> torch.Tensor: ...
+    def _project(self, name: str, g: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
-    def project_named(self, named: Mapping[str, torch.Tensor], batched: bool = False) -> torch.Tensor: ...
+    def project_flat(self, name: str, g: torch.Tensor) -> torch.Tensor:
+        """R_name^T g for the flattened gradient(s) of one parameter: g [numel] or [n, numel]
+        -> [d] or [n, d] (float32, on g's device)."""
+        out = self._project(name, torch.atleast_2d(g).float())
+        return out[0] if g.dim() == 1 else out
+
+    def project_named(self, named: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """[d]: sum over parameters of R_name^T grad_name (one gradient, shaped like its parameter)."""
+        total = None
+        for name, t in named.items():
+            phi = self.project_flat(name, t.reshape(-1))
+            total = phi if total is None else total.add_(phi)
+        if total is None:
+            raise ValueError("nothing to project")
+        return total
+
+    def project_concat(self, flat: torch.Tensor, layout: Sequence[tuple[str, int]]) -> torch.Tensor:
+        """Project exact concatenated gradients ([P] or [n, P], layout = [(name, numel), ...] as
+        from grads.param_layout) chunk by chunk: equals the streamed features."""
+        f2 = torch.atleast_2d(flat)
+        if sum(n for _, n in layout) != f2.shape[1]:
+            raise ValueError("layout does not match the gradient length")
+        out = torch.zeros(f2.shape[0], self.dim, device=f2.device)
+        off = 0
+        for name, numel in layout:
+            out += self.project_flat(name, f2[:, off : off + numel])
+            off += numel
+        return out[0] if flat.dim() == 1 else out
 
 
-class JLProjection:
+class JLProjection(Projector):
     """phi = Gamma^T g with a streamed, seeded Gamma (see module docstring)."""
 
     def __init__(
@@ -44,18 +77,12 @@ class JLProjection:
     ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
-        if dim <= 0 or seed < 0:
-            raise ValueError("dim must be > 0 and seed >= 0")
-        self.dim, self.seed, self.kind = int(dim), int(seed), kind
-        self.block_elems, self.cache_bytes = int(block_elems), int(cache_bytes)
+        super().__init__(dim, seed, kind, block_elems)
+        self.cache_bytes = int(cache_bytes)
         self.rows_per_block = max(1, self.block_elems // self.dim)
         self.scale = 1.0 / math.sqrt(self.dim)
         self._cache: dict[tuple[str, int], torch.Tensor] = {}
         self._cached_bytes = 0
-
-    def config(self) -> dict:
-        """Everything that determines Gamma (for cache keys)."""
-        return {"dim": self.dim, "seed": self.seed, "kind": self.kind, "block_elems": self.block_elems}
 
     def __repr__(self) -> str:
         return f"JLProjection(dim={self.dim}, seed={self.seed}, kind={self.kind!r})"
@@ -93,12 +120,7 @@ class JLProjection:
         g = torch.cat(rows)
         return (2 * g - 1) * self.scale if self.kind == "rademacher" else g * self.scale
 
-    # -- projecting ----------------------------------------------------------------------------
-    def project_flat(self, name: str, g: torch.Tensor) -> torch.Tensor:
-        """Gamma_name^T g for the flattened gradient(s) of one parameter: g [numel] or [n, numel]
-        -> [d] or [n, d] (float32, on g's device)."""
-        single = g.dim() == 1
-        g2 = (g.unsqueeze(0) if single else g).float()
+    def _project(self, name: str, g2: torch.Tensor) -> torch.Tensor:
         n, numel = g2.shape
         out = torch.zeros(n, self.dim, dtype=torch.float32, device=g2.device)
         R = self.rows_per_block
@@ -111,49 +133,17 @@ class JLProjection:
                 out.addmm_(gb, blk, alpha=self.scale)
         if self.kind == "rademacher":
             out.sub_(g2.double().sum(1, keepdim=True).mul_(self.scale).float())
-        return out[0] if single else out
-
-    def project_named(self, named: Mapping[str, torch.Tensor], batched: bool = False) -> torch.Tensor:
-        """Sum over parameters of Gamma_name^T grad_name. batched=False: each tensor is one
-        gradient shaped like its parameter -> [d]; batched=True: leading dim n -> [n, d]."""
-        total = None
-        for name, t in named.items():
-            flat = t.reshape(t.shape[0], -1) if batched else t.reshape(-1)
-            phi = self.project_flat(name, flat)
-            total = phi if total is None else total.add_(phi)
-        if total is None:
-            raise ValueError("nothing to project")
-        return total
-
-    def project_concat(self, flat: torch.Tensor, layout: Sequence[tuple[str, int]]) -> torch.Tensor:
-        """Project exact concatenated gradients ([P] or [n, P], layout = [(name, numel), ...] as
-        from grads.param_layout) chunk by chunk: equals the streamed features."""
-        single = flat.dim() == 1
-        f2 = flat.unsqueeze(0) if single else flat
-        if sum(n for _, n in layout) != f2.shape[1]:
-            raise ValueError("layout does not match the gradient length")
-        out = torch.zeros(f2.shape[0], self.dim, device=f2.device)
-        off = 0
-        for name, numel in layout:
-            out += self.project_flat(name, f2[:, off : off + numel])
-            off += numel
-        return out[0] if single else out
+        return out
 
 
-class CountSketch:
+class CountSketch(Projector):
     """Sparse JL (CountSketch): phi[h(p)] += s(p) g[p] with a seeded hash h into `dim` buckets and
     signs s = +-1, drawn block by block on the gradient's own device from (seed, parameter name,
     block). O(P) work and O(block) extra memory per gradient, never P x d; E<phi_a, phi_b> =
     <g_a, g_b> (each pair of coordinates collides with probability 1/d, with a random sign)."""
 
     def __init__(self, dim: int, seed: int = 0, block_elems: int = 1 << 24):
-        if dim <= 0 or seed < 0:
-            raise ValueError("dim must be > 0 and seed >= 0")
-        self.dim, self.seed, self.block_elems = int(dim), int(seed), int(block_elems)
-        self.kind = "countsketch"
-
-    def config(self) -> dict:
-        return {"dim": self.dim, "seed": self.seed, "kind": self.kind, "block_elems": self.block_elems}
+        super().__init__(dim, seed, "countsketch", block_elems)
 
     def __repr__(self) -> str:
         return f"CountSketch(dim={self.dim}, seed={self.seed})"
@@ -165,29 +155,20 @@ class CountSketch:
         sign = torch.randint(0, 2, (n,), generator=gen, device=device, dtype=torch.int8).float().mul_(2).sub_(1)
         return bucket, sign
 
-    def project_flat(self, name: str, g: torch.Tensor) -> torch.Tensor:
-        """[numel] or [n, numel] -> [d] or [n, d], float32 on g's device."""
-        single = g.dim() == 1
-        g2 = (g.unsqueeze(0) if single else g).float()
+    def _project(self, name: str, g2: torch.Tensor) -> torch.Tensor:
         out = torch.zeros(g2.shape[0], self.dim, device=g2.device)
         for k, s in enumerate(range(0, g2.shape[1], self.block_elems)):
             gb = g2[:, s : s + self.block_elems]
             bucket, sign = self._hash(name, k, gb.shape[1], g2.device)
             out.index_add_(1, bucket, gb * sign)
-        return out[0] if single else out
-
-    project_named = JLProjection.project_named
-    project_concat = JLProjection.project_concat
+        return out
 
 
-PROJECTORS = {"rademacher": JLProjection, "gaussian": JLProjection, "countsketch": CountSketch}
-
-
-def make_projector(kind: str, dim: int, seed: int = 0):
+def make_projector(kind: str, dim: int, seed: int = 0) -> Projector:
     """A projector `policy_gradients(..., projection=...)` accepts: 'countsketch' (sparse, O(P),
     the default at scale) or the dense streamed JL reference 'rademacher' / 'gaussian'."""
-    if kind not in PROJECTORS:
-        raise ValueError(f"projection kind must be one of {sorted(PROJECTORS)}, got {kind!r}")
     if kind == "countsketch":
         return CountSketch(dim, seed)
+    if kind not in KINDS:
+        raise ValueError(f"projection kind must be one of {sorted([*KINDS, 'countsketch'])}, got {kind!r}")
     return JLProjection(dim, seed, kind=kind)

@@ -42,18 +42,11 @@ def token_weights(advantages: Sequence[float], lengths: Sequence[int], token_agg
     """w_ij for one group (see the module docstring); 0 for empty completions."""
     if token_agg not in TOKEN_AGGS:
         raise ValueError(f"token_agg must be one of {TOKEN_AGGS}, got {token_agg!r}")
-    G = len(advantages)
-    total = sum(lengths)
+    G, total = len(advantages), sum(lengths)
     out = []
     for a, n in zip(advantages, lengths):
-        if n == 0:
-            out.append(0.0)
-        elif token_agg == "seq_mean":
-            out.append(float(a) / (G * n))
-        elif token_agg == "sum":
-            out.append(float(a) / G)
-        else:
-            out.append(float(a) / total)
+        denominator = {"seq_mean": G * n, "sum": G, "token_mean": total}[token_agg]
+        out.append(float(a) / denominator if n else 0.0)
     return out
 
 

@@ -21,35 +21,6 @@ from rlselect.grads.policy import policy_gradients
 FORMAT = 2  # 2: the model's fingerprint hashes its exact bytes (1: float sums, thread-dependent)
 
 
-def feature_config(
-    model,
-    prompts,
-    completions,
-    advantages,
-    *,
-    params="all",
-    token_agg="seq_mean",
-    projection=None,
-    append_eos=False,
-    shard_size=64,
-    key_extra=None,
-) -> dict:
-    """Everything the stored features depend on (batch_size is not: it changes only rounding)."""
-    return {
-        "format": FORMAT,
-        "data": stage_key(
-            list(prompts), [list(c) for c in completions], [[float(a) for a in adv] for adv in advantages], length=24
-        ),
-        "model": model_fingerprint(model),
-        "params": params,
-        "token_agg": token_agg,
-        "append_eos": bool(append_eos),
-        "projection": projection.config() if projection is not None else None,
-        "shard_size": int(shard_size),
-        "extra": key_extra,
-    }
-
-
 def _shard_path(out_dir: Path, s: int) -> Path:
     return out_dir / f"shard_{s:05d}.pt"
 
@@ -72,35 +43,24 @@ def compute_features(
     wants in the key (e.g. a checkpoint id). progress(done_shards, total_shards) after each."""
     out_dir = Path(out_dir)
     n = len(prompts)
-    proj = kwargs.get("projection")
-    cfg = feature_config(
-        model,
-        prompts,
-        completions,
-        advantages,
-        params=kwargs.get("params", "all"),
-        token_agg=kwargs.get("token_agg", "seq_mean"),
-        projection=proj,
-        append_eos=kwargs.get("append_eos", False),
-        shard_size=shard_size,
-        key_extra=key_extra,
-    )
-    key = stage_key(cfg)
-    dim = (
-        proj.dim
-        if proj is not None
-        else sum(p.numel() for _, p in select_parameters(model, kwargs.get("params", "all")))
-    )
-    num_shards = (n + shard_size - 1) // shard_size
-    meta = {
-        "n": n,
-        "dim": dim,
-        "shard_size": shard_size,
-        "num_shards": num_shards,
-        "key": key,
-        "config": cfg,
-        "complete": False,
+    proj, params = kwargs.get("projection"), kwargs.get("params", "all")
+    cfg = {  # everything the features depend on (not batch_size: it changes only rounding)
+        "format": FORMAT,
+        "data": stage_key(
+            list(prompts), [list(c) for c in completions], [[float(a) for a in adv] for adv in advantages], length=24
+        ),
+        "model": model_fingerprint(model),
+        "params": params,
+        "token_agg": kwargs.get("token_agg", "seq_mean"),
+        "append_eos": bool(kwargs.get("append_eos", False)),
+        "projection": proj.config() if proj is not None else None,
+        "shard_size": int(shard_size),
+        "extra": key_extra,
     }
+    key = stage_key(cfg)
+    dim = proj.dim if proj is not None else sum(p.numel() for _, p in select_parameters(model, params))
+    num_shards = (n + shard_size - 1) // shard_size
+    meta = dict(n=n, dim=dim, shard_size=shard_size, num_shards=num_shards, key=key, config=cfg, complete=False)
     meta_path = out_dir / "meta.json"
     if meta_path.exists():
         old = read_json(meta_path)

@@ -19,6 +19,8 @@ memory for the hooks' per-prompt gradients of the parameter in flight.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from rlselect.grads.policy import _run_batched
@@ -61,11 +63,6 @@ def _norm(v: dict[str, torch.Tensor]) -> float:
     return float(sum(t.double().square().sum() for t in v.values()) ** 0.5)
 
 
-def _pass(model, tokenizer, groups, sink, params, batching, one_segment=False, then=None):
-    batch_size, max_tokens = batching
-    return _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment, max_tokens, then)
-
-
 def gradalign_scores_streaming(
     model,
     tokenizer,
@@ -88,19 +85,19 @@ def gradalign_scores_streaming(
     features. Zero-gradient prompts score exactly 0; a zero g_V raises ValueError."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    batching = (batch_size, max_tokens_per_batch)
-    n_val = len(val_prompts)
-    vgroups = build_groups(
-        tokenizer, val_prompts, val_completions, val_advantages, token_agg, append_eos, scale=1.0 / max(n_val, 1)
+    run = functools.partial(
+        _run_batched, model, tokenizer, params=params, batch_size=batch_size, max_tokens=max_tokens_per_batch
     )
-    g_v = _pass(model, tokenizer, vgroups, _SumSink(), params, batching, one_segment=True)
+    scale = 1.0 / max(len(val_prompts), 1)
+    vgroups = build_groups(tokenizer, val_prompts, val_completions, val_advantages, token_agg, append_eos, scale=scale)
+    g_v = run(vgroups, _SumSink(), one_segment=True)
     vn = _norm(g_v)
     if not vn > 0:
         raise ValueError(
             "validation set has no learnable items: all validation groups have equal rewards (zero validation gradient)"
         )
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
-    stats = _pass(model, tokenizer, groups, _DotSink(len(prompts), g_v), params, batching)
+    stats = run(groups, _DotSink(len(prompts), g_v))
     s = stats.dots / vn
     if mode == "cosine":
         norms = stats.sq.sqrt()
@@ -134,27 +131,29 @@ def learnalign_scores_streaming(
         raise ValueError(f"{n} prompts but {p.shape[0]} success rates")
     if not bool(((p >= 0) & (p <= 1)).all()):
         raise ValueError("success rates must lie in [0, 1]")
-    batching = (batch_size, max_tokens_per_batch)
+    run = functools.partial(
+        _run_batched, model, tokenizer, params=params, batch_size=batch_size, max_tokens=max_tokens_per_batch
+    )
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)
     v = p * (1 - p) if use_variance else torch.ones(n, dtype=torch.float64)
     norms = _DotSink(n)
     m: dict[str, torch.Tensor] = {}
 
+    def weights(rows: torch.Tensor) -> torch.Tensor:
+        """w_j = V_j / ||g_j|| (0 for a zero gradient; V_j alone when not normalising)."""
+        nrm = norms.sq[rows].sqrt()
+        return v[rows] * (torch.where(nrm > 0, 1.0 / nrm.clamp_min(1e-300), torch.zeros_like(nrm)) if normalize else 1)
+
     def add_to_m(rows: torch.Tensor, reweighted) -> None:
         """Once a batch's norms are complete: m += (1/n) sum_{j in batch} w_j g_j (same graph)."""
-        nrm = norms.sq[rows].sqrt()
-        w_rows = v[rows] * (
-            torch.where(nrm > 0, 1.0 / nrm.clamp_min(1e-300), torch.zeros_like(nrm)) if normalize else 1
-        )
+        w_rows = weights(rows)
         if bool((w_rows != 0).any()):
             for name, g in ((k, t.reshape(-1)) for k, t in reweighted(w_rows / n).items()):
                 m[name] = g if name not in m else m[name].add_(g)
 
     # pass 1: ||g_i|| from the per-example hooks and, on the same graph, m (one extra backward)
-    _pass(model, tokenizer, groups, norms, params, batching, then=add_to_m)
-    nrm = norms.sq.sqrt()
-    w = v * (torch.where(nrm > 0, 1.0 / nrm.clamp_min(1e-300), torch.zeros_like(nrm)) if normalize else 1)
+    run(groups, norms, then=add_to_m)
     if not m:
         return torch.zeros(n)
-    dots = _pass(model, tokenizer, groups, _DotSink(n, m), params, batching).dots  # pass 2: <g_i, m>
-    return (w * dots).float()
+    dots = run(groups, _DotSink(n, m)).dots  # pass 2: <g_i, m>
+    return (weights(torch.arange(n)) * dots).float()

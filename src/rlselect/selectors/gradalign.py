@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from rlselect.selectors.base import all_finite
+from rlselect.selectors.base import SelectionInputs, all_finite, rank_by, register_selector
 
 MODES = ("cosine", "dot")
 
@@ -41,9 +41,6 @@ def gradalign_scores(features: torch.Tensor, val_gradient: torch.Tensor, mode: s
 
 
 # --- registered selectors ---
-from rlselect.selectors.base import SelectionInputs, rank_by, register_selector  # noqa: E402
-
-
 @register_selector("gradalign", needs=("rollouts", "features", "val_features"))
 def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: str = "cosine"):
     """Top cos(g_i, g_V) (or <g_i, g_V/||g_V||>): gradients aligned with the trusted validation set."""

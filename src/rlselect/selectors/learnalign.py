@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from rlselect.selectors.base import all_finite
+from rlselect.selectors.base import SelectionInputs, all_finite, rank_by, register_selector
 
 
 def _check(features: torch.Tensor, success_rates) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,9 +75,6 @@ def learnalign_scores_pairwise(
 
 
 # --- registered selectors (pure: features and success rates come from the pipeline's stages) ---
-from rlselect.selectors.base import SelectionInputs, rank_by, register_selector  # noqa: E402
-
-
 @register_selector("learnalign", needs=("rollouts", "features"))
 def select_learnalign(
     inputs: SelectionInputs, budget: int, seed: int, use_variance: bool = True, normalize: bool = True

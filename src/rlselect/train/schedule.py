@@ -17,10 +17,6 @@ from omegaconf import OmegaConf
 log = logging.getLogger(__name__)
 
 
-def _plain(node):
-    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
-
-
 def train_rounds(
     model_path: str, pool: list[dict], val: list[dict], selector, params: dict, cfg, run_dir: Path, *, seed: int, logger
 ) -> tuple[dict, dict]:
@@ -31,20 +27,20 @@ def train_rounds(
     from rlselect.train.grpo import train_grpo
     from rlselect.train.rounds import RoundSchedule, chunks, slot_dataset
 
-    plain = _plain(cfg)
+    plain = OmegaConf.to_container(cfg, resolve=True)
     sched, data_cfg, rollout_cfg, trainer_cfg = plain["schedule"], plain["data"], plain["rollouts"], plain["trainer"]
     chunk_size = min(int(sched["chunk_size"]), len(pool))
     keep = max(1, math.floor(float(sched["keep_fraction"]) * chunk_size))
     steps_per_round = int(sched["steps_per_round"])
     max_steps = steps_per_round * int(sched["rounds"])
     args = trainer_cfg.get("args") or {}
-    prompts_per_step = (
-        args.get("per_device_train_batch_size", 8)
-        * args.get("gradient_accumulation_steps", 1)
-        // args.get("num_generations", 8)
-    )
+    batch = args.get("per_device_train_batch_size", 8) * args.get("gradient_accumulation_steps", 1)
+    prompts_per_step = batch // args.get("num_generations", 8)
     by_id = {r["id"]: r for r in pool}
     regime, target = data_cfg.get("regime", "none"), (data_cfg.get("regime_params") or {}).get("target_family")
+    k_r, k_v = int(sched.get("k_r", rollout_cfg["G"])), int(sched.get("k_v", rollout_cfg["G"]))
+    # gather_inputs' arguments that are the same in every round
+    gather_kw = dict(cfg=plain, cache_dir=Path(cfg.cache_dir), base_model_path=model_path, val_G=k_v, pool=pool)
     tokenizer_box: dict = {}
 
     def select_round(model, t: int, chunk_ids: list[str]):
@@ -52,22 +48,9 @@ def train_rounds(
         recs = [by_id[i] for i in chunk_ids]
         rows = []
         if uses_rollouts(selector, params):
-            rows = sample_rows(
-                model, tok, recs, rollout_cfg, G=int(sched.get("k_r", rollout_cfg["G"])), seed=seed * 1009 + t
-            )
+            rows = sample_rows(model, tok, recs, rollout_cfg, G=k_r, seed=seed * 1009 + t)
         inputs = gather_inputs(
-            selector,
-            recs,
-            rows,
-            val,
-            cfg=plain,
-            cache_dir=Path(cfg.cache_dir),
-            base_model_path=model_path,
-            model=model,
-            tokenizer=tok,
-            val_G=int(sched.get("k_v", rollout_cfg["G"])),
-            round_seed=seed * 2003 + t,
-            pool=pool,
+            selector, recs, rows, val, model=model, tokenizer=tok, round_seed=seed * 2003 + t, **gather_kw
         )
         diagnostics: dict = {}
         kept = run_selector(
@@ -75,21 +58,15 @@ def train_rounds(
         )
         summary = selection_summary([by_id[i] for i in kept], inputs.stats, regime, target)
         summary.update({f"diag_{k}": v for k, v in diagnostics.items()})
-        ps = [s["p"] for s in inputs.stats.values()]
+        ps = [s["p"] for s in inputs.stats.values() if "p" in s]  # none without rollouts
         summary["chunk_mean_success_rate"] = sum(ps) / len(ps) if ps else None
         summary["rollouts_generated"] = sum(len(r["completions"]) for r in rows)
         return kept, summary
 
     rounds_dir = Path(run_dir) / "rounds"
+    chunk = chunks(list(by_id), chunk_size, seed)
     schedule = RoundSchedule(
-        by_id,
-        chunks(list(by_id), chunk_size, seed),
-        select_round,
-        steps_per_round,
-        prompts_per_step,
-        rounds_dir,
-        seed,
-        log_fn=logger.log,
+        by_id, chunk, select_round, steps_per_round, prompts_per_step, rounds_dir, seed, logger.log
     )
 
     def on_trainer_built(trainer):
@@ -107,14 +84,6 @@ def train_rounds(
         on_trainer_built=on_trainer_built,
     )
     per_round = [{k: v for k, v in read_json(p).items() if k != "ids"} for p in sorted(rounds_dir.glob("round_*.json"))]
-    keys = [
-        k
-        for k in ("mean_success_rate", "corrupted_share", "on_target_share", "low_utility_share")
-        if per_round and k in per_round[0]
-    ]
-    selection = {
-        "n": keep,
-        "rounds": per_round,
-        **{k: sum(r[k] for r in per_round) / len(per_round) for k in keys if all(r[k] is not None for r in per_round)},
-    }
-    return trained, selection
+    shares = ("mean_success_rate", "corrupted_share", "on_target_share", "low_utility_share")
+    keys = [k for k in shares if per_round and k in per_round[0] and all(r[k] is not None for r in per_round)]
+    return trained, {"n": keep, "rounds": per_round, **{k: sum(r[k] for r in per_round) / len(per_round) for k in keys}}
