@@ -47,8 +47,10 @@ def sft_examples(records, tokenizer, render=None):
     out = []
     for rec in records:
         prompt = tokenizer.apply_chat_template(rec["prompt"], tokenize=False, add_generation_prompt=True)
-        worked = rec["meta"]["solution"].split("\n####")[0]
-        completion = render(rec) if render is not None else boxed_completion(worked, rec["answer"])
+        if render is not None:
+            completion = render(rec)
+        else:  # the reference scratchpad (the solution without its "#### x" line), then the boxed answer
+            completion = boxed_completion(rec["meta"]["solution"].split("\n####")[0], rec["answer"])
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         c_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
         out.append((p_ids + c_ids + [tokenizer.eos_token_id], len(p_ids)))

@@ -44,7 +44,11 @@ def _depths(s: str) -> list[int]:
 
 
 def _depth_step(depth: int, ch: str) -> int:
-    return depth + 1 if ch in "{([" else max(0, depth - 1) if ch in "})]" else depth
+    if ch in "{([":
+        return depth + 1
+    if ch in "})]":
+        return max(0, depth - 1)
+    return depth
 
 
 def _run_end(s: str, i: int, test=str.isdigit) -> int:

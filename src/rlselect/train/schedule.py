@@ -66,7 +66,7 @@ def train_rounds(
     rounds_dir = Path(run_dir) / "rounds"
     chunk = chunks(list(by_id), chunk_size, seed)
     schedule = RoundSchedule(
-        by_id, chunk, select_round, steps_per_round, prompts_per_step, rounds_dir, seed, logger.log
+        by_id, chunk, select_round, steps_per_round, prompts_per_step, rounds_dir, seed, log_fn=logger.log
     )
 
     def on_trainer_built(trainer):
