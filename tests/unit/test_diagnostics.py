@@ -39,3 +39,17 @@ def test_no_ground_truth_no_auc():
     inputs = noisy_inputs()
     d = ranking_diagnostics(inputs, ["q0"], "none", None)
     assert "ranking_auc" not in d and d["zero_variance_share"] == pytest.approx(3 / 8)
+
+
+def test_auc_equals_the_pairwise_definition_on_a_large_partial_ranking():
+    import random
+
+    rng = random.Random(0)
+    records = [{"id": f"q{i}", "meta": {"corrupted": rng.random() < 0.4}} for i in range(300)]
+    inputs = SelectionInputs(records=records, stats={r["id"]: {"p": 0.5} for r in records})
+    ranked = rng.sample([r["id"] for r in records], 120)  # 180 items unranked: they tie last
+    pos = {i: k for k, i in enumerate(ranked)}
+    good = [pos.get(r["id"], 120) for r in records if not r["meta"]["corrupted"]]
+    bad = [pos.get(r["id"], 120) for r in records if r["meta"]["corrupted"]]
+    pairwise = sum((g < b) + 0.5 * (g == b) for g in good for b in bad) / (len(good) * len(bad))
+    assert ranking_diagnostics(inputs, ranked, "noisy_reward", None)["ranking_auc"] == pytest.approx(pairwise)
