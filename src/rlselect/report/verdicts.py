@@ -25,7 +25,7 @@ where prompts' gradients share directions; `python -m rlselect.diagnose` measure
 and writes results/testbed/<testbed>.json with its `criteria` (cos_clean_clean >= 0.05, oracle_auc >= 0.8). No
 records -> "no data"; the claim holds -> "reproduced" (with a note when the premise fails); else "premise fails" when
 a criterion is not met, "not reproduced" otherwise (criteria met, or no diagnostics). The evidence says which
-criteria failed ("premise fails (results/testbed/arith.json: cos_clean_clean 0.0009 < 0.05, oracle_auc 0.494 < 0.8)")
+criteria failed ("premise fails (results/testbed/arith.json: cos_clean_clean 0.0052 < 0.05, oracle_auc 0.5644 < 0.8)")
 and when the diagnostics were measured in another regime or with another model than the runs'.
 """
 
