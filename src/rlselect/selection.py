@@ -95,7 +95,7 @@ def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cf
     return validation_gradient(model, tokenizer, prompts, comps, advs, **feature_kwargs(feat_cfg))
 
 
-STREAMING_SELECTORS = ("gradalign", "learnalign")
+STREAMING_SELECTORS = ("gradalign", "gradalign_align", "learnalign")
 
 
 def feature_mode(feat_cfg: dict) -> str:
@@ -115,7 +115,9 @@ def feature_mode(feat_cfg: dict) -> str:
 
 
 def streaming_scores(selector: Selector, model, tokenizer, records, rows, val, val_rows, feat_cfg, params):
-    """The exact scores of `selector` (gradalign or learnalign) without stored features."""
+    """The exact scores of `selector` (one of STREAMING_SELECTORS) without stored features."""
+    import torch
+
     from rlselect.grads import gradalign_scores_streaming, learnalign_scores_streaming
 
     # features.mode=streaming has no projection (feature_mode checks it)
@@ -124,7 +126,12 @@ def streaming_scores(selector: Selector, model, tokenizer, records, rows, val, v
     if selector.name == "learnalign":
         p = [r["p"] for r in rows]
         return learnalign_scores_streaming(model, tokenizer, prompts, comps, advs, p, **kw, **params)
-    vp, vc, va = grad_inputs(tokenizer, val, val_rows, "all")
+    if selector.name == "gradalign_align":  # the target is the pool's own mean gradient
+        if not any(a != 0 for group in advs for a in group):
+            return torch.zeros(len(records))  # no gradient anywhere: every score 0, as with stored features
+        vp, vc, va = prompts, comps, advs
+    else:
+        vp, vc, va = grad_inputs(tokenizer, val, val_rows, "all")
     return gradalign_scores_streaming(model, tokenizer, prompts, comps, advs, vp, vc, va, **kw, **params)
 
 

@@ -8,7 +8,7 @@ from rlselect.pipeline import static_selection
 from tiny_config import compose_tiny
 
 
-@pytest.mark.parametrize("selector", ["gradalign", "learnalign"])
+@pytest.mark.parametrize("selector", ["gradalign", "gradalign_align", "learnalign"])
 def test_streaming_mode_selects_like_exact_features(tmp_path, shared_cache_dir, selector):
     extra = ["selector.warmup.size=8", "selector.warmup.steps=1"] if selector == "learnalign" else []
     runs = {}
@@ -21,15 +21,17 @@ def test_streaming_mode_selects_like_exact_features(tmp_path, shared_cache_dir, 
             f"features.mode={mode}",
             *extra,
         )
-        runs[mode] = static_selection(cfg)[0]
-    assert runs["streaming"] == runs["exact"]
+        ranked, summary = static_selection(cfg)
+        runs[mode] = ranked, summary["diagnostics"]
+    assert runs["streaming"][0] == runs["exact"][0]
+    assert runs["streaming"][1] == pytest.approx(runs["exact"][1])  # positive scores, zero-variance shares
 
 
 def test_streaming_mode_refuses_selectors_that_need_stored_features(tmp_path, shared_cache_dir):
     cfg = compose_tiny(
         shared_cache_dir, tmp_path, "selector=grad_norm", "features.projection.dim=null", "features.mode=streaming"
     )
-    with pytest.raises(ValueError, match="features.mode=streaming scores gradalign, learnalign only"):
+    with pytest.raises(ValueError, match="features.mode=streaming scores gradalign, gradalign_align, learnalign only"):
         static_selection(cfg)
 
 

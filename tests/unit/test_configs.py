@@ -123,7 +123,7 @@ def test_gradalign_presets_use_gradaligns_code_values(name):
     assert cfg.model.name == "Qwen/Qwen2.5-Math-1.5B-Instruct"
     # full parameters, no LoRA, no projection, token mean (grpo_grad_analyze_parallel.py, grpo_loss.py)
     f = cfg.features
-    assert (f.params, f.projection.dim, f.token_agg) == ("all", None, "token_mean")
+    assert (f.params, f.projection.dim, f.token_agg, f.mode) == ("all", None, "token_mean", "streaming")
     a = cfg.trainer.args
     assert (a.learning_rate, a.lr_scheduler_type, a.weight_decay, a.max_grad_norm) == (1e-6, "constant", 0.01, 1.0)
     assert (a.beta, a.epsilon, a.epsilon_high, a.delta) == (0.001, 0.2, 0.3, 3.0)
@@ -153,6 +153,35 @@ def test_gradalign_sweeps_hold_plain_grpo_dot_and_align_runs(name):
     assert runs["gradalign_dot"] == ("gradalign", {"mode": "dot"}, "rounds", "dot")
     assert runs["gradalign_align"][0::2] == ("gradalign_align", "rounds")
     assert len(dirs) == len(selectors)  # no two sweep entries share a run folder
+
+
+def _paper_model(preset: str) -> bool:
+    """Whether the preset's defaults pick a real checkpoint (conf/model/qwen*), directly or through
+    the preset it extends; read from the files, without composing."""
+    from omegaconf import OmegaConf
+
+    for entry in OmegaConf.load(Path(CONF_DIR) / "experiment" / f"{preset}.yaml").get("defaults", []):
+        if isinstance(entry, str) and entry in EXPERIMENTS and _paper_model(entry):
+            return True
+        if not isinstance(entry, str) and str(entry.get("override /model", "")).startswith("qwen"):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("name", [e for e in EXPERIMENTS if _paper_model(e)])
+def test_paper_presets_never_store_exact_full_model_features(name):
+    """Stored exact features are [n, P]: 6 GB per prompt at 1.5B. Every selector of a paper preset's
+    sweep that reads gradients gets them streamed (a selector that streams) or projected."""
+    from rlselect.plan import sweep_runs
+    from rlselect.selection import STREAMING_SELECTORS, feature_mode
+    from rlselect.selectors import get_selector
+
+    for sel in {r["selector"] for r in sweep_runs(_compose(f"experiment={name}", hydra_cfg=True))}:
+        cfg = _compose(f"experiment={name}", f"selector={sel}")
+        if get_selector(cfg.selector.name).needs & {"features", "val_features"}:
+            mode = feature_mode(dict(cfg.features))
+            assert mode in ("streaming", "projected"), (name, sel, mode)
+            assert mode == "projected" or cfg.selector.name in STREAMING_SELECTORS, (name, sel)
 
 
 def test_gradalign_trainer_args_build_one_update_per_128_prompt_step():

@@ -44,6 +44,16 @@ def test_gradalign_streaming_equals_materialised(tiny, token_agg, mode):
     assert got[3] == 0  # prompt 3's rewards are all equal: zero gradient, score exactly 0
 
 
+@pytest.mark.parametrize("mode", ["cosine", "dot"])
+def test_the_pool_as_its_own_target_is_gradalign_align(tiny, mode):
+    """gradalign_align streams as GradAlign against the pool's own mean gradient (selection.streaming_scores)."""
+    model, tok, (P, C, A), _ = tiny
+    feats = policy_gradients(model, tok, P, C, A, token_agg="token_mean").double()
+    want = gradalign_scores(feats, feats.mean(0), mode=mode)
+    got = gradalign_scores_streaming(model, tok, P, C, A, P, C, A, token_agg="token_mean", mode=mode, batch_size=3)
+    assert close(got.double(), want) and got[3] == 0
+
+
 @pytest.mark.parametrize("token_agg", ["seq_mean", "token_mean", "sum"])
 @pytest.mark.parametrize("use_variance,normalize", [(True, True), (False, True), (True, False)])
 def test_learnalign_streaming_equals_materialised(tiny, token_agg, use_variance, normalize):

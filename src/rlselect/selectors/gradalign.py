@@ -54,7 +54,10 @@ def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: str 
 @register_selector("gradalign_align", needs=("rollouts", "features"))
 def select_gradalign_align(inputs: SelectionInputs, budget: int, seed: int, mode: str = "cosine"):
     """GradAlign with the pool's own mean gradient as the target (no validation set)."""
-    target = inputs.features.mean(0)
-    if not bool(target.abs().sum() > 0):
-        return rank_by(inputs.ids, [0.0] * len(inputs.ids), seed)
-    return rank_by(inputs.ids, gradalign_scores(inputs.features, target, mode=mode).tolist(), seed)
+    scores = inputs.extra.get("scores")  # features.mode=streaming: exact scores computed in the stage
+    if scores is None:
+        target = inputs.features.mean(0)
+        no_target = not bool(target.abs().sum() > 0)
+        scores = torch.zeros(len(inputs.ids)) if no_target else gradalign_scores(inputs.features, target, mode=mode)
+    inputs.extra["last_scores"] = scores  # for the run record's diagnostics (positive scores)
+    return rank_by(inputs.ids, scores.tolist(), seed)
