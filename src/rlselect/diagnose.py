@@ -35,6 +35,8 @@ from typing import Any
 
 import torch
 
+from rlselect.selection import auc  # one AUC for the diagnostics and the run records
+
 log = logging.getLogger("rlselect")
 
 COS_THRESHOLD = 0.05
@@ -68,14 +70,6 @@ def unit_gram(*mats: torch.Tensor, block_bytes: int = 1 << 26) -> tuple[torch.Te
     norms = sq[nonzero].sqrt()
     k = gram[nonzero][:, nonzero] / norms[:, None] / norms[None, :]
     return k, nonzero
-
-
-def auc(good: torch.Tensor, bad: torch.Tensor) -> float | None:
-    """P(score of a random good item > that of a random bad one), ties counting 1/2."""
-    if good.numel() == 0 or bad.numel() == 0:
-        return None
-    g, b = good.double()[:, None], bad.double()[None, :]
-    return float(((g > b).double() + 0.5 * (g == b).double()).mean())
 
 
 def _mean_pair_cos(k: torch.Tensor, a: torch.Tensor, b: torch.Tensor | None = None) -> float | None:
@@ -168,10 +162,10 @@ def premise_diagnostics(
     out["oracle_auc"] = out["oracle_auc_all"] = None
     if truth and int(clean.sum()) >= 2:
         score = _loo_cos(k, clean)
-        out["oracle_auc"] = auc(score[clean], score[corr])
+        out["oracle_auc"] = auc(score[clean].tolist(), score[corr].tolist())
         full = torch.zeros(n, dtype=torch.float64)
         full[nz] = score
-        out["oracle_auc_all"] = auc(full[clean_all], full[corr_all])
+        out["oracle_auc_all"] = auc(full[clean_all].tolist(), full[corr_all].tolist())
 
     keys = ("n_val", "n_val_nonzero", "val_coherence", "val_auc", "cos_clean_val", "cos_corrupted_val")
     out.update(dict.fromkeys(keys))
@@ -183,7 +177,7 @@ def premise_diagnostics(
             out["val_coherence"] = float(_loo_cos(k_all[m:, m:], torch.ones(nv, dtype=torch.bool)).mean())
         if nv >= 1 and truth:
             to_val = _loo_cos(k_all, is_val)[:m]  # pool rows are not in the reference: plain cosines
-            out["val_auc"] = auc(to_val[clean], to_val[corr])
+            out["val_auc"] = auc(to_val[clean].tolist(), to_val[corr].tolist())
             pool_c = torch.cat([clean, torch.zeros(nv, dtype=torch.bool)])
             pool_b = torch.cat([corr, torch.zeros(nv, dtype=torch.bool)])
             out["cos_clean_val"] = _mean_pair_cos(k_all, pool_c, is_val)

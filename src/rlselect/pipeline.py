@@ -43,7 +43,7 @@ def load_pool(data_cfg: dict, seed: int, held_out: list[dict] | None = None) -> 
     are `held_out` (test) items, and pool items that are validation or test items, are removed
     before the pool and the validation set are cut to their sizes (and before a regime rewrites
     questions). `held_out`: the test records (or problem texts) of the evaluated benchmarks
-    (`leakage.eval_test_items`)."""
+    (`rlselect.eval.benchmarks.eval_test_items`)."""
     from rlselect.data import load_records
     from rlselect.data.leakage import remove_overlap
     from rlselect.data.regimes import apply_regime
@@ -154,7 +154,7 @@ class Prepared:
 
 def validate(cfg: DictConfig) -> Prepared:
     """Every cheap check before any expensive stage: names, data rows, budget, validation set."""
-    from rlselect.data.leakage import eval_test_items
+    from rlselect.eval.benchmarks import eval_test_items
     from rlselect.selectors import get_selector
 
     selector = get_selector(cfg.selector.name)

@@ -34,6 +34,8 @@ def import_graph() -> dict[str, set[str]]:
                     base = ".".join(anchor + ([base] if base else []))
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
             graph[mod].update(t for t in targets if t in files and t != mod)
+        if is_pkg and "import_submodules(__name__" in path.read_text():  # discovery.py: imports all its modules
+            graph[mod].update(m for m in files if m.rpartition(".")[0] == mod)
     return graph
 
 
@@ -68,6 +70,12 @@ def test_graph_covers_function_level_imports():
     graph = import_graph()
     assert len(graph) > 40
     assert "rlselect.pipeline" in graph["rlselect.cli"]  # imported inside main()
+
+
+def test_graph_covers_the_packages_that_import_all_their_modules():
+    graph = import_graph()
+    assert {"rlselect.selectors.gradalign", "rlselect.selectors.base"} <= graph["rlselect.selectors"]
+    assert {"rlselect.data.gsm8k", "rlselect.data.arith"} <= graph["rlselect.data"]
 
 
 def test_import_graph_is_acyclic():

@@ -22,8 +22,8 @@ from omegaconf import OmegaConf
 
 from rlselect.cli import CONF_DIR
 from rlselect.data import load_records
-from rlselect.data.leakage import content_key, content_keys, eval_test_items, remove_overlap
-from rlselect.eval.benchmarks import GENERATED
+from rlselect.data.leakage import content_key, content_keys, remove_overlap
+from rlselect.eval.benchmarks import GENERATED, eval_test_items
 from rlselect.pipeline import load_pool
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

@@ -97,3 +97,44 @@ def doc_to_text(doc: dict) -> str:
     if (roles := [m.get("role") for m in doc.get("prompt") or []]) != ["user"]:
         raise ValueError(f"record {doc.get('id')!r}: expected a prompt with exactly one user turn, got {roles}")
     return doc["prompt"][0]["content"]
+
+
+def eval_test_items(eval_cfg: Any) -> tuple[list[dict], list[str]]:
+    """(records, unloaded): the problems of every benchmark an eval config evaluates on, read only
+    where they are available without the network, and a line per benchmark that could not be read.
+
+    eval_cfg: a conf/eval group (dict or OmegaConf node) read as `rlselect.eval.run_config` reads it
+    (`runs`; `split`, `data_dir`, `arith_seed` shared or a run's own). Generated benchmarks come from
+    code; the others from <data_dir>/<benchmark>/<split>.jsonl|.json|.parquet, never from the dataset
+    hub. The whole split is returned, whatever `limit` or `family` restrict an evaluation to.
+    """
+    from omegaconf import OmegaConf
+
+    from rlselect.data import load_records
+
+    cfg = OmegaConf.to_container(eval_cfg, resolve=True) if OmegaConf.is_config(eval_cfg) else dict(eval_cfg or {})
+    records, unloaded, seen = [], [], set()
+    for run in cfg.get("runs") or []:
+        settings = {**cfg, **dict(run)}
+        split, data_dir = str(settings.get("split") or "test"), settings.get("data_dir")
+        names = run.get("benchmarks") or []
+        for name in names.split(",") if isinstance(names, str) else names:
+            name = str(name).strip()
+            where = (name, split, int(settings.get("arith_seed") or 0) if name in GENERATED else str(data_dir))
+            if not name or where in seen:
+                continue
+            seen.add(where)
+            folder = Path(str(data_dir)).expanduser() / name
+            if name not in BENCHMARKS:
+                unloaded.append(f"{name}: unknown benchmark")
+            elif name not in GENERATED and not data_dir:
+                unloaded.append(f"{name}:{split}: eval.data_dir is null (the dataset hub is not queried)")
+            elif name not in GENERATED and not folder.is_dir():
+                unloaded.append(f"{name}:{split}: no folder {folder}")
+            else:
+                kw = {"seed": where[2]} if name in GENERATED else {"path": folder}
+                try:
+                    records += load_records(name, split, **kw)
+                except (ValueError, OSError) as exc:  # DataError is a ValueError
+                    unloaded.append(f"{name}:{split}: {exc}")
+    return records, unloaded

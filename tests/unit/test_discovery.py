@@ -1,0 +1,64 @@
+"""A new selector or dataset is one file: the package imports (and so registers) every module."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from rlselect.discovery import import_submodules
+
+SELECTOR_FILE = '''
+from rlselect.selectors.base import register_selector
+
+
+@register_selector("shortest_question_test_only")
+def shortest_question(inputs, budget, seed):
+    """Shortest questions first."""
+    return sorted(inputs.ids, key=lambda i: len(next(r["question"] for r in inputs.records if r["id"] == i)))
+'''
+
+
+@pytest.fixture
+def plugin_package(tmp_path, monkeypatch):
+    pkg = tmp_path / "my_selectors"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "shortest.py").write_text(SELECTOR_FILE)
+    (pkg / "_helpers.py").write_text("raise RuntimeError('private modules are not imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield pkg
+    for name in [m for m in sys.modules if m.startswith("my_selectors")]:
+        del sys.modules[name]
+
+
+def test_a_dropped_in_selector_file_registers_and_selects(plugin_package):
+    from rlselect.selectors import SELECTORS, SelectionInputs, get_selector
+
+    try:
+        assert import_submodules("my_selectors", [str(plugin_package)]) == ["shortest"]
+        selector = get_selector("shortest_question_test_only")
+        records = [{"id": f"q{i}", "question": "x" * (5 - i)} for i in range(5)]
+        assert selector(SelectionInputs(records), 2, 0)[:2] == ["q4", "q3"]
+        assert selector.doc == "Shortest questions first."
+    finally:
+        SELECTORS.pop("shortest_question_test_only", None)
+
+
+def test_a_broken_module_fails_loudly_with_its_name(plugin_package):
+    (plugin_package / "broken.py").write_text("import not_a_module_anywhere\n")
+    with pytest.raises(ModuleNotFoundError, match="not_a_module_anywhere"):
+        import_submodules("my_selectors", [str(plugin_package)])
+
+
+def test_the_project_packages_register_every_module_they_hold():
+    from pathlib import Path
+
+    import rlselect.data as data
+    import rlselect.selectors as selectors
+
+    for package in (selectors, data):
+        files = sorted(p.stem for p in Path(package.__file__).parent.glob("*.py") if not p.stem.startswith("_"))
+        assert all(f"{package.__name__}.{name}" in sys.modules for name in files)
+    assert {"gradalign", "learnalign", "random"} <= set(selectors.SELECTORS)
+    assert {"gsm8k", "arith", "digits", "mixture"} <= set(data.LOADERS)
