@@ -5,3 +5,25 @@ Sub-packages are imported lazily so that `import rlselect` stays cheap.
 """
 
 __version__ = "0.1.0"
+
+
+def code_commit(path: str | None = None) -> str | None:
+    """The git commit of the checkout this package runs from (`git describe --always --dirty`), or
+    None where the package is not a tracked file of a git checkout (a wheel install, no git).
+    Quiet: git's own messages never reach the console. `path`: the package folder (tests)."""
+    import subprocess
+    from pathlib import Path
+
+    here = Path(path or __file__).resolve()
+    folder = here if here.is_dir() else here.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    if git("ls-files", "--error-unmatch", "__init__.py") is None:  # not tracked here: someone else's repo
+        return None
+    return git("describe", "--always", "--dirty", "--abbrev=12") or None

@@ -16,6 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from rlselect import code_commit
 from rlselect.cache import (
     append_jsonl,
     append_jsonl_once,
@@ -379,6 +380,7 @@ def finish(cfg, ctx: Prepared, run_dir: Path, logger, selection, metrics, base_m
         "selection": selection,
         "cost": ctx.cost,
         "evaluator": "lm-evaluation-harness",
+        "code": code_commit(),  # the rlselect commit that made the record
         "run_dir": str(run_dir),
         "host": platform.node(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -331,6 +331,20 @@ def test_in_memory_model_and_tokenizer(tmp_path):
     assert _on_disk(tmp_path)["arith"]["model"] == "policy@step0"
 
 
+def test_results_record_this_packages_commit_quietly_from_any_folder(tmp_path, monkeypatch, capfd):
+    """lm-eval's git_hash is `git describe` of the working directory, and git prints "fatal: not a
+    git repository" from elsewhere; the results carry rlselect's own commit and nothing is printed."""
+    import rlselect
+    from rlselect.models.tiny import build_tiny
+
+    model, tok = build_tiny(seed=1)
+    monkeypatch.chdir(tmp_path)  # no git repository here
+    evaluate(model, "arith", tokenizer=tok, limit=2, max_gen_toks=4, output_dir=tmp_path / "out", **FAST)
+    (results,) = (tmp_path / "out").glob("results_*.json")
+    assert json.loads(results.read_text())["git_hash"] == rlselect.code_commit()
+    assert "not a git repository" not in capfd.readouterr().err
+
+
 # ----------------------------------------------------------------------------- CLI, configs
 
 

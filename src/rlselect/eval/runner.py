@@ -22,7 +22,9 @@ import sys
 import time
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
+from unittest import mock
 
+import rlselect
 from rlselect import console
 from rlselect.eval.benchmarks import GENERATED, TASKS_DIR, describe_source, records_digest, task_name
 from rlselect.eval.metrics import clear_cache, score_completions
@@ -178,6 +180,7 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     settings: a `Settings`; keyword arguments replace its fields, e.g. protocol="avg@16", limit=20.
     """
     import lm_eval
+    import lm_eval.evaluator
     import torch
     from lm_eval.loggers import EvaluationTracker
     from lm_eval.tasks import TaskManager
@@ -214,19 +217,23 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     torch.set_num_threads(s.num_threads or threads)
     if not console.VERBOSE:
         quiet_request_bars(lm)
+    # lm-eval records `git describe` of the working directory, and git prints "fatal: not a git
+    # repository" from any other folder: record this package's commit instead, quietly.
+    quiet_git = mock.patch.object(lm_eval.evaluator, "get_git_commit_hash", rlselect.code_commit)
     try:  # bootstrap_iters > 0 only switches on the stderr (closed-form for `mean`)
         seeds = dict(random_seed=s.seed, numpy_random_seed=s.seed, torch_random_seed=s.seed, fewshot_random_seed=s.seed)
-        out = lm_eval.simple_evaluate(
-            lm,
-            tasks=list(tasks.values()),
-            task_manager=tm,
-            limit=s.limit,
-            apply_chat_template=True,
-            gen_kwargs=gen_kwargs,
-            evaluation_tracker=tracker,
-            bootstrap_iters=1000,
-            **seeds,
-        )
+        with quiet_git:
+            out = lm_eval.simple_evaluate(
+                lm,
+                tasks=list(tasks.values()),
+                task_manager=tm,
+                limit=s.limit,
+                apply_chat_template=True,
+                gen_kwargs=gen_kwargs,
+                evaluation_tracker=tracker,
+                bootstrap_iters=1000,
+                **seeds,
+            )
     finally:
         torch.set_num_threads(threads)
     if out is None:  # non-zero rank in a distributed run
