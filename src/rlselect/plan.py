@@ -7,23 +7,42 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from collections.abc import Sequence
 
 from omegaconf import OmegaConf
 
 from rlselect.cli import compose
 
 
-def sweep_runs(cfg) -> list[dict[str, str]]:
-    """The cartesian product of `hydra.sweeper.params` (one dict of overrides per run)."""
-    params = OmegaConf.to_container(cfg.hydra.sweeper.params, resolve=False) if cfg.hydra.sweeper.get("params") else {}
-    keys = list(params)
-    values = [str(params[k]).split(",") for k in keys]
-    return [dict(zip(keys, combo)) for combo in itertools.product(*values)] or [{}]
+def split_overrides(overrides: Sequence[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(fixed, sweeps) of a command line, by key: the overrides every run gets as they are, and the
+    command line's own sweeps (`seed=0,1,2` -> ["0", "1", "2"]), which `compose` cannot take."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    fixed, sweeps = {}, {}
+    for text, override in zip(overrides, OverridesParser.create().parse_overrides(list(overrides))):
+        if override.is_discrete_sweep():
+            sweeps[override.get_key_element()] = list(override.sweep_string_iterator())
+        else:
+            fixed[override.get_key_element()] = text
+    return fixed, sweeps
+
+
+def sweep_runs(cfg, overrides: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The runs of a multirun, as Hydra's basic sweeper makes them (one dict of overrides per run):
+    the cartesian product of `hydra.sweeper.params`, where a key the command line sets replaces the
+    preset's sweep of it (`experiment=demo selector=random`: random only; `seed=0,1,2`: 3 seeds)."""
+    swept = {str(k): str(v).split(",") for k, v in (cfg.hydra.sweeper.get("params") or {}).items()}
+    fixed, sweeps = split_overrides(overrides)
+    swept = {k: v for k, v in swept.items() if k not in fixed} | sweeps
+    keys = list(swept)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*swept.values())] or [{}]
 
 
 def describe(overrides: list[str]) -> str:
-    cfg = compose(overrides, hydra_node=True)
-    runs = sweep_runs(cfg)
+    fixed = list(split_overrides(overrides)[0].values())
+    cfg = compose(fixed, hydra_node=True)
+    runs = sweep_runs(cfg, overrides)
     lines = [f"study {cfg.study}: {len(runs)} runs"]
     model = cfg.model.get("path") or cfg.model.name
     lines.append(
@@ -43,7 +62,7 @@ def describe(overrides: list[str]) -> str:
 
     args = OmegaConf.to_container(cfg.trainer.args, resolve=True)
     for run in runs:
-        sub = compose([*overrides, *(f"{k}={v}" for k, v in run.items())], hydra_node=True)
+        sub = compose([*fixed, *(f"{k}={v}" for k, v in run.items())], hydra_node=True)
         budget = sub.budget if sub.selector.name != "full" else "pool"
         if sub.schedule.name == "rounds":
             steps = sub.schedule.steps_per_round * sub.schedule.rounds
@@ -82,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*")
     ns = parser.parse_args(argv)
     if ns.check_gpu:
-        cfg = compose(ns.overrides, hydra_node=True)
+        cfg = compose(list(split_overrides(ns.overrides)[0].values()), hydra_node=True)
         return check_gpu(cfg.model.name)
     print(describe(ns.overrides))
     return 0

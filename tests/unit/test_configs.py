@@ -69,6 +69,40 @@ def test_reproduce_plan_lists_every_run_and_the_paper_setting():
     assert "lr 1e-06" in text and "beta 0.04" in text
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["experiment=demo", "selector=random"],  # a swept key set on the command line: not swept
+        ["experiment=reproduce_gsm8k", "seed=0,1", "budget=100"],  # the command line's own sweep
+        ["experiment=reproduce_gsm8k", "selector=full", "hydra.sweeper.params.budget=7473"],  # the Makefile's
+    ],
+)
+def test_the_plan_lists_the_runs_hydras_sweeper_launches(overrides):
+    """Checked against Hydra's BasicSweeper itself: the preset's sweep params, then the command line."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from rlselect.plan import describe, split_overrides, sweep_runs
+
+    cfg = _compose(*split_overrides(overrides)[0].values(), hydra_cfg=True)
+    params = [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()]
+    (batch,) = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(params + overrides), None)
+    runs = sweep_runs(cfg, overrides)
+    keys = set(runs[0])
+    hydra_runs = sorted(sorted(tuple(o.split("=", 1)) for o in job if o.split("=", 1)[0] in keys) for job in batch)
+    assert len(runs) == len(batch) and sorted(sorted(run.items()) for run in runs) == hydra_runs
+    assert describe(overrides).splitlines()[0].endswith(f": {len(batch)} runs")
+
+
+def test_the_plan_follows_command_line_overrides():
+    from rlselect.plan import describe
+
+    text = describe(["experiment=demo", "selector=random"])
+    assert "2 runs" in text and "selector=full" not in text
+    text = describe(["experiment=reproduce_gsm8k", "seed=0,1"])
+    assert "40 runs" in text and "seed=2" not in text and "seed=1" in text
+
+
 def test_gpu_check_explains_and_fails_without_cuda(capsys):
     import torch
 
@@ -76,6 +110,7 @@ def test_gpu_check_explains_and_fails_without_cuda(capsys):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
+    assert main(["--check-gpu", "experiment=reproduce_gsm8k", "seed=0,1"]) == 3  # a sweep on the command line too
     assert main(["--check-gpu", "experiment=reproduce_gsm8k"]) != 0
     err = capsys.readouterr().err
     assert "No CUDA GPU" in err and "make demo" in err
