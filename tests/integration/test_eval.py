@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -348,9 +349,12 @@ def test_results_record_this_packages_commit_quietly_from_any_folder(tmp_path, m
 # ----------------------------------------------------------------------------- CLI, configs
 
 
-def test_cli_writes_results(tiny_ckpt, tmp_path, capsys):
+def test_cli_writes_results(tiny_ckpt, tmp_path, capsys, monkeypatch):
+    from rlselect import console
     from rlselect.eval.__main__ import main
 
+    calls = []  # console.configure changes process-wide logging: recorded here, tested in a subprocess below
+    monkeypatch.setattr(console, "configure", lambda verbose=False: calls.append(verbose))
     out = tmp_path / "cli"
     rc = main(
         [
@@ -372,7 +376,24 @@ def test_cli_writes_results(tiny_ckpt, tmp_path, capsys):
     row = _on_disk(out)["arith"]
     assert row["limit"] == 5 and row["n_problems"] == 5 and row["max_gen_toks"] == 16
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert printed["benchmark"] == "arith"
+    assert printed["benchmark"] == "arith" and calls == [False]
+
+
+def test_cli_is_quiet_unless_verbose(tiny_ckpt, tmp_path):
+    """One line on stderr before the results (no lm-eval INFO lines, no request bars); -v: all of them."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "rlselect.eval", "--model", str(tiny_ckpt), "--limit", "2", "--max-gen-toks", "4"]
+    args += ["--output-dir", str(tmp_path), "--num-threads", "1"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("TQDM_DISABLE", None)
+    quiet = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=True)
+    loud = subprocess.run([*args, "-v"], capture_output=True, text=True, env=env, timeout=300, check=True)
+    assert json.loads(quiet.stdout.splitlines()[-1])["benchmark"] == "arith"
+    assert quiet.stderr.strip().splitlines() == [quiet.stderr.strip().splitlines()[0]]
+    assert "evaluating" in quiet.stderr and "lm_eval" not in quiet.stderr and "it/s" not in quiet.stderr
+    assert "lm_eval" in loud.stderr and "Building contexts" in loud.stderr
 
 
 def test_eval_configs_parse():

@@ -5,7 +5,8 @@
     python -m rlselect.eval --model PATH --benchmarks aime24,amc23 --protocol avg@16 --temperature 0.7
 
 lm-eval writes <output-dir>/results_<time>.json (+ samples_<task>_<time>.jsonl) and one line per
-benchmark is printed. Options left out take rlselect.eval.Settings' defaults. The same tasks also
+benchmark is printed (stdout); stderr has one line, or lm-eval's own logs and bars with -v. Options
+left out take rlselect.eval.Settings' defaults. The same tasks also
 run from lm-eval's own CLI:
 
     lm_eval --model hf --model_args pretrained=PATH --include_path src/rlselect/eval/tasks \
@@ -48,11 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--arith-seed", type=int)
     p.add_argument("--num-threads", type=int, help="torch CPU threads (1: fastest for tiny)")
     p.add_argument("--no-samples", dest="write_samples", action="store_false", help="no samples_<task>_<time>.jsonl")
+    p.add_argument("-v", "--verbose", action="store_true", help="every library's own logs and progress bars")
     kw = vars(p.parse_args(argv))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    verbose = kw.pop("verbose", False)
+    from rlselect import console
+
+    console.configure(verbose=verbose)  # quiet by default, as the pipeline's entry point
+    fmt = "[%(asctime)s] %(levelname)s %(name)s: %(message)s" if verbose else "[%(asctime)s] %(message)s"
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=fmt, datefmt="%H:%M:%S")
     from rlselect.eval.runner import Settings, evaluate
 
     model, benchmarks, tokenizer = kw.pop("model"), kw.pop("benchmarks"), kw.pop("tokenizer", None)
+    logging.getLogger("rlselect").info("evaluating %s on %s (lm-evaluation-harness)", model, benchmarks)
     for row in evaluate(model, benchmarks, Settings(**kw), tokenizer=tokenizer):
         print(json.dumps({k: row.get(k) for k in PRINTED}))
     return 0
