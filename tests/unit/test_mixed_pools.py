@@ -105,7 +105,7 @@ def test_webinstruct_bad_rows_are_named(tmp_path):
     f = _write_jsonl(
         tmp_path / "w.jsonl", [{"id": "a", "question": "Q?", "answer": "1"}, {"id": "b", "question": "Q?"}]
     )
-    with pytest.raises(DataError, match=r"w.jsonl, row 1 \(id 'b'\): missing field 'answer'"):
+    with pytest.raises(DataError, match=r"w.jsonl, row 2 \(id 'b'\): missing field 'answer'"):
         load_records("webinstruct", "train", path=f)
     with pytest.raises(DataError, match="missing field 'flag'"):
         load_records("webinstruct", "train", path=f, low_utility_field="flag")
@@ -130,5 +130,5 @@ def test_dapo_original_format_keeps_the_first_copy_and_names_bad_rows(tmp_path):
     bad = _write_jsonl(
         tmp_path / "bad.jsonl", [{"prompt": "Q", "solution": "1", "id": 0}, {"prompt": "Q", "solution": [1], "id": 1}]
     )
-    with pytest.raises(DataError, match=r"bad.jsonl, row 1 \(id 1\): unusable answer \[1\]"):
+    with pytest.raises(DataError, match=r"bad.jsonl, row 2 \(id 1\): unusable answer \[1\]"):
         load_records("dapo_math_17k", "train", path=bad)

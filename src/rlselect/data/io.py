@@ -75,14 +75,15 @@ def field(row: dict, key: str, *alternatives: str) -> Any:
 
 def convert_rows(rows: list[dict], origin: str, convert: Callable[[dict, int], dict | None]) -> list[dict]:
     """Validated records `convert(row, index)` (None: skip the row). A DataError raised for a row is
-    re-raised naming `origin` (the file or hub split), the row and the row's own id."""
+    re-raised naming `origin` (the file or hub split), the row (counted from 1) and its own id."""
     records = []
     for i, row in enumerate(rows):
         try:
             record = convert(row, i)
         except DataError as exc:
             rid = row.get("id", row.get("unique_id"))
-            raise DataError(f"{origin}, row {i}" + (f" (id {rid!r})" if rid is not None else "") + f": {exc}") from exc
+            where = f"{origin}, row {i + 1}"  # counted from 1: a JSON-lines file's line number
+            raise DataError(where + (f" (id {rid!r})" if rid is not None else "") + f": {exc}") from exc
         if record is not None:
             records.append(record)
     return validate_records(records, origin)

@@ -67,10 +67,11 @@ def normalise_answer_field(value: Any) -> str:
 def validate_records(records: Iterable[dict[str, Any]], origin: str) -> list[dict[str, Any]]:
     """Check every record before any expensive work: non-empty question and answer, unique ids.
 
-    `origin` names the file or generator so that the error says where the bad row is.
+    `origin` names the file or generator so that the error says where the bad record is (counted
+    from 1, as the rows of `convert_rows`' errors).
     """
     records, seen = list(records), {}
-    for row_number, rec in enumerate(records):
+    for row_number, rec in enumerate(records, start=1):
         rid, q, a = rec.get("id"), rec.get("question"), rec.get("answer")
         where = f"{origin}, row {row_number} (id {rid!r})"
         if rid is None or str(rid) == "":
