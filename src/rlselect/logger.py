@@ -61,11 +61,14 @@ def start_logger(cfg: dict, run_dir: Path, config: dict[str, Any], name: str):
         dir=str(run_dir),
         reinit="finish_previous",
     )
+    # A key on a machine without a route to W&B (a cluster's compute nodes) waits this long, once per
+    # process, then goes offline; W&B's own default is 90 s.
+    settings = wandb.Settings(init_timeout=float(cfg.get("init_timeout") or 30))
     try:
-        run = wandb.init(mode=mode, **kwargs)
+        run = wandb.init(mode=mode, settings=settings, **kwargs)
     except Exception as exc:  # a network hiccup must not kill a training run
-        log.warning("wandb.init failed (%s); continuing offline", exc)
-        os.environ["WANDB_MODE"] = "offline"
-        run = wandb.init(mode="offline", **kwargs)
+        log.warning("wandb.init failed (%s); continuing offline", str(exc).splitlines()[0])
+        mode = os.environ["WANDB_MODE"] = "offline"
+        run = wandb.init(mode=mode, **kwargs)
     log.info("W&B run %s in %s mode (logs in %s)", run.name, mode, run_dir / "wandb")
     return WandbLogger(run)

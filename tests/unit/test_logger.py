@@ -1,0 +1,57 @@
+"""W&B logging never blocks a run: offline without an API key, offline after a failed online start."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from rlselect.logger import NullLogger, WandbLogger, start_logger, wandb_mode
+
+
+@pytest.fixture
+def clean_wandb_env(monkeypatch, tmp_path):
+    for key in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "cache"))
+    return monkeypatch
+
+
+def test_mode_is_online_only_with_a_key(clean_wandb_env):
+    assert wandb_mode() == "offline"
+    clean_wandb_env.setenv("WANDB_API_KEY", "k" * 40)
+    assert wandb_mode() == "online"
+    clean_wandb_env.setenv("WANDB_MODE", "offline")
+    assert wandb_mode() == "offline" and wandb_mode("disabled") == "disabled"
+
+
+def test_logger_none_is_a_null_logger(tmp_path):
+    assert isinstance(start_logger({"name": "none"}, tmp_path, {}, "x"), NullLogger)
+
+
+def test_without_a_key_the_run_logs_offline_into_its_run_dir(clean_wandb_env, tmp_path):
+    logger = start_logger({"name": "wandb"}, tmp_path / "run", {"seed": 0}, "r0")
+    assert isinstance(logger, WandbLogger) and logger.run.settings.mode == "offline"
+    logger.log({"train/loss": 1.0})
+    logger.finish(summary={"result": {"acc": 0.5}})
+    (offline,) = (tmp_path / "run" / "wandb").glob("offline-run-*")
+    assert list(offline.glob("*.wandb"))  # the history W&B syncs later (`wandb sync`)
+
+
+def test_a_key_without_a_route_to_wandb_goes_offline_within_the_timeout(clean_wandb_env, tmp_path, caplog):
+    clean_wandb_env.setenv("WANDB_API_KEY", "k" * 40)
+    clean_wandb_env.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    import wandb
+
+    calls = []
+    real_init = wandb.init
+    clean_wandb_env.setattr(wandb, "init", lambda **kw: calls.append(kw) or real_init(**kw))
+    with caplog.at_level(logging.INFO, logger="rlselect"):
+        logger = start_logger({"name": "wandb", "init_timeout": 3}, tmp_path / "run", {}, "r1")
+    assert calls[0]["mode"] == "online" and calls[0]["settings"].init_timeout == 3  # not W&B's 90 s
+    assert calls[1]["mode"] == "offline" and logger.run.settings.mode == "offline"
+    assert any("continuing offline" in r.message for r in caplog.records)
+    assert any("in offline mode" in r.message for r in caplog.records)  # it said "online" before
+    logger.finish()
