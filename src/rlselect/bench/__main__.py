@@ -1,4 +1,6 @@
-"""`python -m rlselect.bench [--quick] [--out DIR] [--only ...] [--device cuda --model-size 0.5b] [--threads N]`."""
+"""`python -m rlselect.bench [--quick] [--out DIR] [--only ...] [--device cuda --model-size 0.5b] [--threads N] [-v]`.
+
+Quiet by default (a line per benchmark, then the summary); -v for every library's logs and bars."""
 
 from __future__ import annotations
 
@@ -22,8 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", help="cpu | cuda (cuda: gradients, rollouts, scaling)")
     ap.add_argument("--model-size", default="tiny", choices=MODEL_SIZES, help="0.5b: random Qwen2.5-0.5B shape")
     ap.add_argument("--threads", type=int, help="torch threads (default: all cores); 1 is steadier on a shared machine")
+    ap.add_argument("-v", "--verbose", action="store_true", help="every library's own logs and progress bars")
     a = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from rlselect import console
+
+    console.configure(verbose=a.verbose)  # as the pipeline's entry point: quiet unless -v
+    fmt = "[%(asctime)s] %(levelname)s %(name)s: %(message)s" if a.verbose else "[%(asctime)s] %(message)s"
+    logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format=fmt, datefmt="%H:%M:%S")
     s = replace(SIZES["quick" if a.quick else a.model_size], model=a.model_size, device=a.device)
     t0, command = time.time(), shlex.join(["python", "-m", "rlselect.bench", *(sys.argv[1:] if argv is None else argv)])
     results = run_all(a.out, s, a.only, a.threads, command=command)
