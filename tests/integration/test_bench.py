@@ -11,6 +11,8 @@ import statistics
 
 import pytest
 
+import rlselect
+
 SETTINGS = ("projection_off", "projection_1024")
 MEMORY = {"peak_rss_mb", "rss_delta_mb"}
 
@@ -36,6 +38,7 @@ def test_every_benchmark_writes_its_json_and_the_summary(bench):
         assert data["machine"]["cpu_count"] >= 1 and data["machine"]["cpu"]
         assert data["machine"]["torch_threads"] == 1  # --threads reached the timer
         assert data["torch"] and len(data["loadavg_start"]) == 3 and len(data["loadavg_end"]) == 3
+        assert data["code"] == rlselect.code_commit()  # the commit measured
         assert data["memory_method"] and data["ru_maxrss_mb"] > 0
     readme = (out / "README.md").read_text()
     for heading in ("Gradient features", "Rollout generation", "Selection overhead", "Memory"):

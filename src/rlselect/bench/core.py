@@ -27,6 +27,7 @@ import transformers
 from torch.utils.benchmark import Timer
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
+import rlselect
 from rlselect.data import load_records
 from rlselect.grads.policy import _pad_id, model_parts, pack
 from rlselect.grads.rollout_batch import build_groups
@@ -76,7 +77,7 @@ def machine(device: str = "cpu") -> dict[str, Any]:
     m |= dict(torch_threads=torch.get_num_threads(), memory_gb=round(psutil.virtual_memory().total / 2**30, 1))
     m |= dict(platform=platform.platform(), python=platform.python_version())
     m |= dict(gpu=torch.cuda.get_device_name()) if device.startswith("cuda") else {}
-    versions = dict(torch=torch.__version__, transformers=transformers.__version__)
+    versions = dict(torch=torch.__version__, transformers=transformers.__version__, code=rlselect.code_commit())
     return dict(machine=m, **versions, started_at=time.strftime("%Y-%m-%dT%H:%M:%S"), loadavg_start=loadavg())
 
 

@@ -81,7 +81,8 @@ def summary_markdown(results: dict[str, dict], command: str) -> str:
         "# Benchmarks",
         f"Command: `{command}`. Machine: {m['cpu']}, {m['cpu_count']} cores ({m['torch_threads']} torch threads), "
         f"{m['memory_gb']} GiB RAM{', GPU ' + m['gpu'] if m.get('gpu') else ''}; torch {first['torch']}, "
-        f"transformers {first['transformers']}; started {first['started_at']}.",
+        f"transformers {first['transformers']}; code {first.get('code') or 'not a git checkout'}; "
+        f"started {first['started_at']}.",
         f"Load average (1/5/15 min) at the start and end of each benchmark (the machine may be shared): {loads}.",
     ]
     for name in (n for n in SECTIONS if n in results):
