@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from rlselect import code_commit
 from rlselect.selection import auc  # one AUC for the diagnostics and the run records
 
 log = logging.getLogger("rlselect")
@@ -294,6 +295,7 @@ def run_diagnose(cfg, command: str = "") -> dict[str, Any]:
     }
     result["criteria"] = criteria(result)
     result["command"] = command
+    result["code"] = code_commit()  # the rlselect commit that computed it
     result["seconds"] = round(time.time() - t0, 1)
     return result
 
@@ -353,7 +355,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"| {top} | {_fmt(top, result.get(top))} | energy share of the top PCs of the unit gradients, uncentered |"
     )
     lines.append(f"| {top}_centered | {_fmt(top, result.get(top + '_centered'))} | the same, mean row subtracted |")
-    lines += ["", "Produced by:", "", "```bash", result["command"], "```", ""]
+    code = f" (rlselect {result['code']})" if result.get("code") else ""
+    lines += ["", f"Produced by{code}:", "", "```bash", result["command"], "```", ""]
     return "\n".join(lines)
 
 

@@ -171,7 +171,8 @@ def test_markdown_states_the_criteria_and_the_command():
     )
     md = to_markdown(d)
     assert "| cos_clean_clean >= 0.05 |" in md and "| met |" in md and "not met" not in md
-    assert "python -m rlselect.diagnose experiment=demo_noisy" in md
+    assert "python -m rlselect.diagnose experiment=demo_noisy" in md and "Produced by:" in md
+    assert "Produced by (rlselect 0123abcd4567):" in to_markdown({**d, "code": "0123abcd4567"})
 
 
 def test_diagnose_keys_need_no_plus():
