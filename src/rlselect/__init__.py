@@ -8,9 +8,10 @@ __version__ = "0.1.0"
 
 
 def code_commit(path: str | None = None) -> str | None:
-    """The git commit of the checkout this package runs from (`git describe --always --dirty`), or
-    None where the package is not a tracked file of a git checkout (a wheel install, no git).
-    Quiet: git's own messages never reach the console. `path`: the package folder (tests)."""
+    """The git commit of the checkout this package runs from (12 hex digits), with "-dirty" when its
+    src/ or conf/ has uncommitted changes or new files (results/ and runs/ do not count: runs write
+    there); None where the package is not a tracked file of a git checkout (a wheel install, no
+    git). Quiet: git's own messages never reach the console. `path`: the package folder (tests)."""
     import subprocess
     from pathlib import Path
 
@@ -26,4 +27,7 @@ def code_commit(path: str | None = None) -> str | None:
 
     if git("ls-files", "--error-unmatch", "__init__.py") is None:  # not tracked here: someone else's repo
         return None
-    return git("describe", "--always", "--dirty", "--abbrev=12") or None
+    head = git("rev-parse", "--short=12", "HEAD")
+    if not head:
+        return None
+    return head + ("-dirty" if git("status", "--porcelain", "--", ":/src", ":/conf") else "")
