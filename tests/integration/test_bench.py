@@ -19,7 +19,7 @@ MEMORY = {"peak_rss_mb", "rss_delta_mb"}
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory, shared_cache_dir):
-    from rlselect.bench import SIZES, run_all
+    from rlselect.bench.suite import SIZES, run_all
 
     out = tmp_path_factory.mktemp("bench")
     only = ("gradients", "rollouts", "selection")  # scaling: its own test below
@@ -97,8 +97,8 @@ def test_selection_overhead_is_read_from_the_runs_cost_record(bench):
 
 
 def test_quick_scaling_has_one_row_per_size_method_and_dim(tmp_path):
-    from rlselect.bench import SIZES, run_all
     from rlselect.bench.scaling import QUICK_SIZES, _paths
+    from rlselect.bench.suite import SIZES, run_all
 
     run_all(tmp_path, SIZES["quick"], ("scaling",), threads=1)  # 2 tiny sizes, d = 64
     sc = _load(tmp_path, "scaling")

@@ -12,8 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from rlselect.bench import BENCHMARKS, SIZES, run_all
-from rlselect.bench.core import MODEL_SIZES
+from rlselect.bench import BENCHMARKS, MODEL_SIZES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     console.configure(verbose=a.verbose)  # as the pipeline's entry point: quiet unless -v
     fmt = "[%(asctime)s] %(levelname)s %(name)s: %(message)s" if a.verbose else "[%(asctime)s] %(message)s"
     logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format=fmt, datefmt="%H:%M:%S")
+    from rlselect.bench.suite import SIZES, run_all  # torch, transformers, lm-eval: after configure
+
     s = replace(SIZES["quick" if a.quick else a.model_size], model=a.model_size, device=a.device)
     t0, command = time.time(), shlex.join(["python", "-m", "rlselect.bench", *(sys.argv[1:] if argv is None else argv)])
     results = run_all(a.out, s, a.only, a.threads, command=command)

@@ -28,6 +28,7 @@ from torch.utils.benchmark import Timer
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
 import rlselect
+from rlselect.bench import MODEL_SIZES
 from rlselect.data import load_records
 from rlselect.grads.policy import _pad_id, model_parts, pack
 from rlselect.grads.rollout_batch import build_groups
@@ -46,7 +47,6 @@ QUICK_LM = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_a
 # The shape of Qwen2.5-0.5B (494M parameters with tied embeddings), randomly initialised.
 QWEN2_05B = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14)
 QWEN2_05B |= dict(num_key_value_heads=2, vocab_size=151936, max_position_embeddings=4096, rope_theta=1e6)
-MODEL_SIZES = ("tiny", "0.5b")
 
 
 @dataclass(frozen=True)
