@@ -49,8 +49,8 @@ def test_a_key_without_a_route_to_wandb_goes_offline_within_the_timeout(clean_wa
     real_init = wandb.init
     clean_wandb_env.setattr(wandb, "init", lambda **kw: calls.append(kw) or real_init(**kw))
     with caplog.at_level(logging.INFO, logger="rlselect"):
-        logger = start_logger({"name": "wandb", "init_timeout": 3}, tmp_path / "run", {}, "r1")
-    assert calls[0]["mode"] == "online" and calls[0]["settings"].init_timeout == 3  # not W&B's 90 s
+        logger = start_logger({"name": "wandb", "init_timeout": 1}, tmp_path / "run", {}, "r1")
+    assert calls[0]["mode"] == "online" and calls[0]["settings"].init_timeout == 1  # not W&B's 90 s
     assert calls[1]["mode"] == "offline" and logger.run.settings.mode == "offline"
     assert any("continuing offline" in r.message for r in caplog.records)
     assert any("in offline mode" in r.message for r in caplog.records)  # it said "online" before
