@@ -67,7 +67,8 @@ def start_logger(cfg: dict, run_dir: Path, config: dict[str, Any], name: str):
     try:
         run = wandb.init(mode=mode, settings=settings, **kwargs)
     except Exception as exc:  # a network hiccup must not kill a training run
-        log.warning("wandb.init failed (%s); continuing offline", str(exc).splitlines()[0])
+        first_line = (str(exc).splitlines() or [""])[0]  # W&B's messages run to several lines
+        log.warning("wandb.init failed (%s: %s); continuing offline", type(exc).__name__, first_line)
         mode = os.environ["WANDB_MODE"] = "offline"
         run = wandb.init(mode=mode, **kwargs)
     log.info("W&B run %s in %s mode (logs in %s)", run.name, mode, run_dir / "wandb")

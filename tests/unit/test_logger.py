@@ -55,3 +55,21 @@ def test_a_key_without_a_route_to_wandb_goes_offline_within_the_timeout(clean_wa
     assert any("continuing offline" in r.message for r in caplog.records)
     assert any("in offline mode" in r.message for r in caplog.records)  # it said "online" before
     logger.finish()
+
+
+def test_an_error_without_a_message_still_falls_back_offline(clean_wandb_env, tmp_path, caplog):
+    import wandb
+
+    real_init = wandb.init
+
+    def failing_online(**kw):
+        if kw["mode"] == "online":
+            raise RuntimeError()  # str() is empty
+        return real_init(**kw)
+
+    clean_wandb_env.setenv("WANDB_API_KEY", "k" * 40)
+    clean_wandb_env.setattr(wandb, "init", failing_online)
+    with caplog.at_level(logging.WARNING, logger="rlselect"):
+        logger = start_logger({"name": "wandb"}, tmp_path / "run", {}, "r2")
+    assert logger.run.settings.mode == "offline" and "RuntimeError" in caplog.text
+    logger.finish()
