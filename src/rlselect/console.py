@@ -69,6 +69,15 @@ def configure(verbose: bool = False) -> None:
     hf_logging.disable_progress_bar()
 
 
+def setup_entry_point(verbose: bool = False) -> None:
+    """What a `python -m rlselect.<tool>` entry point calls first: `configure`, then log lines on
+    stderr, `[time] message` from rlselect's loggers (verbose: every library's INFO lines too, with
+    their logger's name). The Hydra app (cli.py) gets its handlers from Hydra instead."""
+    configure(verbose)
+    fmt = "[%(asctime)s] %(levelname)s %(name)s: %(message)s" if verbose else "[%(asctime)s] %(message)s"
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=fmt, datefmt="%H:%M:%S")
+
+
 def progress(total: int | None, desc: str, unit: str = "it"):
     """A tqdm bar for one stage (counts, rate, ETA) on stderr; disabled when stderr is no terminal
     and in verbose mode, where the stage's log lines say the same."""

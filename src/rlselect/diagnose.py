@@ -163,10 +163,10 @@ def premise_diagnostics(
     out["oracle_auc"] = out["oracle_auc_all"] = None
     if truth and int(clean.sum()) >= 2:
         score = _loo_cos(k, clean)
-        out["oracle_auc"] = auc(score[clean].tolist(), score[corr].tolist())
+        out["oracle_auc"] = auc(score[clean], score[corr])
         full = torch.zeros(n, dtype=torch.float64)
         full[nz] = score
-        out["oracle_auc_all"] = auc(full[clean_all].tolist(), full[corr_all].tolist())
+        out["oracle_auc_all"] = auc(full[clean_all], full[corr_all])
 
     keys = ("n_val", "n_val_nonzero", "val_coherence", "val_auc", "cos_clean_val", "cos_corrupted_val")
     out.update(dict.fromkeys(keys))
@@ -178,7 +178,7 @@ def premise_diagnostics(
             out["val_coherence"] = float(_loo_cos(k_all[m:, m:], torch.ones(nv, dtype=torch.bool)).mean())
         if nv >= 1 and truth:
             to_val = _loo_cos(k_all, is_val)[:m]  # pool rows are not in the reference: plain cosines
-            out["val_auc"] = auc(to_val[clean].tolist(), to_val[corr].tolist())
+            out["val_auc"] = auc(to_val[clean], to_val[corr])
             pool_c = torch.cat([clean, torch.zeros(nv, dtype=torch.bool)])
             pool_b = torch.cat([corr, torch.zeros(nv, dtype=torch.bool)])
             out["cos_clean_val"] = _mean_pair_cos(k_all, pool_c, is_val)
@@ -393,8 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = compose_config(args.overrides)
     from rlselect import console
 
-    console.configure(verbose=bool(cfg.get("verbose", False)))
-    logging.basicConfig(format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
+    console.setup_entry_point(verbose=bool(cfg.get("verbose", False)))
     env = " ".join(f"{k}={os.environ[k]}" for k in ("HF_HUB_OFFLINE",) if os.environ.get(k))
     command = " ".join(x for x in (env, "python -m rlselect.diagnose", shlex.join(args.overrides)) if x)
     result = run_diagnose(cfg, command)

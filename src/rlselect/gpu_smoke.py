@@ -165,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=int, default=16)
     parser.add_argument("--out", default="results/gpu/smoke.json")
     ns = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
-    console.configure(verbose=False)
+    console.setup_entry_point(verbose=False)
     if ns.device.startswith("cuda"):
         import torch
 

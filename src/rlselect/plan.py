@@ -39,8 +39,13 @@ def sweep_runs(cfg, overrides: Sequence[str] = ()) -> list[dict[str, str]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*swept.values())] or [{}]
 
 
+def fixed_overrides(overrides: Sequence[str]) -> list[str]:
+    """The command line without its own sweeps: what every run shares, and what `compose` takes."""
+    return list(split_overrides(overrides)[0].values())
+
+
 def describe(overrides: list[str]) -> str:
-    fixed = list(split_overrides(overrides)[0].values())
+    fixed = fixed_overrides(overrides)
     cfg = compose(fixed, hydra_node=True)
     runs = sweep_runs(cfg, overrides)
     lines = [f"study {cfg.study}: {len(runs)} runs"]
@@ -101,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*")
     ns = parser.parse_args(argv)
     if ns.check_gpu:
-        cfg = compose(list(split_overrides(ns.overrides)[0].values()), hydra_node=True)
-        return check_gpu(cfg.model.name)
+        return check_gpu(compose(fixed_overrides(ns.overrides), hydra_node=True).model.name)
     print(describe(ns.overrides))
     return 0
 

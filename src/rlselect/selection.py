@@ -315,12 +315,15 @@ def ranking_diagnostics(inputs: SelectionInputs, ranked: list[str], regime: str,
 
 def auc(good: Sequence[float], bad: Sequence[float]) -> float | None:
     """P(score of a random good item > that of a random bad one), ties counting 1/2; None when a
-    class is empty. Mann-Whitney U from rank sums, O(n log n): a 40k-item pool has 4e8 pairs."""
+    class is empty. Lists, arrays or CPU tensors. Mann-Whitney U from rank sums, O(n log n): a 40k-item pool has 4e8 pairs."""
     if len(good) == 0 or len(bad) == 0:
         return None
+    import numpy as np
     from scipy.stats import rankdata
 
-    rank_sum = rankdata([float(x) for x in good] + [float(x) for x in bad])[: len(good)].sum()
+    rank_sum = rankdata(np.concatenate([np.asarray(good, dtype=float), np.asarray(bad, dtype=float)]))[
+        : len(good)
+    ].sum()
     return float(rank_sum - len(good) * (len(good) + 1) / 2) / (len(good) * len(bad))
 
 

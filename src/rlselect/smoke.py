@@ -224,8 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every-selector", action="store_true", help="every selector of each sweep")
     parser.add_argument("--out", default="results/smoke")
     ns = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
-    console.configure(verbose=False)
+    console.setup_entry_point(verbose=False)
     names = [p for p in ns.presets.split(",") if p] or None
     with tempfile.TemporaryDirectory(prefix="rlselect-smoke-") as work:
         rows = run_smoke(names, Path(ns.out), Path(work), ns.every_selector)

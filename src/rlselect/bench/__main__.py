@@ -5,7 +5,6 @@ Quiet by default (a line per benchmark, then the summary); -v for every library'
 from __future__ import annotations
 
 import argparse
-import logging
 import shlex
 import sys
 import time
@@ -27,9 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     from rlselect import console
 
-    console.configure(verbose=a.verbose)  # as the pipeline's entry point: quiet unless -v
-    fmt = "[%(asctime)s] %(levelname)s %(name)s: %(message)s" if a.verbose else "[%(asctime)s] %(message)s"
-    logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format=fmt, datefmt="%H:%M:%S")
+    console.setup_entry_point(verbose=a.verbose)  # quiet unless -v, before the libraries load
     from rlselect.bench.suite import SIZES, run_all  # torch, transformers, lm-eval: after configure
 
     s = replace(SIZES["quick" if a.quick else a.model_size], model=a.model_size, device=a.device)

@@ -54,9 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     verbose = kw.pop("verbose", False)
     from rlselect import console
 
-    console.configure(verbose=verbose)  # quiet by default, as the pipeline's entry point
-    fmt = "[%(asctime)s] %(levelname)s %(name)s: %(message)s" if verbose else "[%(asctime)s] %(message)s"
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=fmt, datefmt="%H:%M:%S")
+    console.setup_entry_point(verbose=verbose)  # quiet unless -v, before lm-eval loads
     from rlselect.eval.runner import Settings, evaluate
 
     model, benchmarks, tokenizer = kw.pop("model"), kw.pop("benchmarks"), kw.pop("tokenizer", None)
