@@ -40,9 +40,11 @@ def test_every_benchmark_writes_its_json_and_the_summary(bench):
         assert data["torch"] and len(data["loadavg_start"]) == 3 and len(data["loadavg_end"]) == 3
         assert data["code"] == rlselect.code_commit()  # the commit measured
         assert data["memory_method"] and data["ru_maxrss_mb"] > 0
+        assert data["command"] == "make bench"  # run_all's default; the CLI passes its own command line
     readme = (out / "README.md").read_text()
     for heading in ("Gradient features", "Rollout generation", "Selection overhead", "Memory"):
         assert heading in readme
+    assert readme.count("Command: `make bench`; code ") == 3  # each section says which run wrote it
 
 
 def test_time_call_runs_a_warm_up_then_the_timed_calls():
@@ -96,11 +98,14 @@ def test_selection_overhead_is_read_from_the_runs_cost_record(bench):
     assert s["learnalign"]["rollouts_generated"] == 2 * 16 * 8 and s["gradalign"]["rollouts_generated"] == 16 * 8
 
 
-def test_quick_scaling_has_one_row_per_size_method_and_dim(tmp_path):
+def test_quick_scaling_has_one_row_per_size_method_and_dim(tmp_path, bench):
     from rlselect.bench.scaling import QUICK_SIZES, _paths
     from rlselect.bench.suite import SIZES, run_all
 
-    run_all(tmp_path, SIZES["quick"], ("scaling",), threads=1)  # 2 tiny sizes, d = 64
+    earlier = {n: (bench[0] / f"{n}.json").read_text() for n in ("gradients", "rollouts", "selection")}
+    for name, text in earlier.items():  # a folder that already holds the other benchmarks' results
+        (tmp_path / f"{name}.json").write_text(text)
+    run_all(tmp_path, SIZES["quick"], ("scaling",), threads=1, command="--only scaling")  # 2 tiny sizes, d = 64
     sc = _load(tmp_path, "scaling")
     methods = ["gradalign_streaming", "learnalign_streaming", "projected_countsketch", "dense_jl"]
     expected = [(size, m, None if m.endswith("streaming") else 64) for size in QUICK_SIZES for m in methods]
@@ -112,7 +117,13 @@ def test_quick_scaling_has_one_row_per_size_method_and_dim(tmp_path):
         assert len(r["ratios"]) >= 3 and r["ratio_to_floor"] == pytest.approx(statistics.median(r["ratios"]))
         assert r["floor_s"] > 0
     assert len({r["params"] for r in sc["rows"]}) == 2 and set(sc["slopes"]) >= {"floor", "dense_jl_64"}
-    assert "Scaling with model size" in (tmp_path / "README.md").read_text()
+    readme = (tmp_path / "README.md").read_text()
+    assert "Scaling with model size" in readme and "Command: `--only scaling`" in readme
+    # --only scaling replaced its own section and kept the earlier ones, each with its own provenance
+    assert all((tmp_path / f"{n}.json").read_text() == text for n, text in earlier.items())
+    for heading in ("Gradient features", "Rollout generation", "Selection overhead"):
+        assert heading in readme
+    assert readme.count("Command: `make bench`") == 3
     assert (tmp_path / "scaling.png").stat().st_size > 0
     paths = {m: fn for m, _, fn in _paths(None, None, [["p"]] * 3, (64,), params=10**9)}  # P * d > DENSE_MAX
     assert paths["dense_jl"] is None and paths["projected_countsketch"] is not None

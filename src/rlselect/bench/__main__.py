@@ -11,13 +11,17 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from rlselect.bench import BENCHMARKS, MODEL_SIZES
+from rlselect.bench import BENCHMARKS, MODEL_SIZES, default_out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m rlselect.bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, seconds (tests, smoke checks)")
-    ap.add_argument("--out", default="results/bench", help="where the JSON files and README.md go")
+    ap.add_argument(
+        "--out",
+        help="where the JSON files and README.md go (default: results/bench; runs/bench-quick with --quick; "
+        "results/bench/<device>-<model-size> for another device or size)",
+    )
     ap.add_argument("--only", default=BENCHMARKS, type=lambda t: t.split(","), help="subset of " + ",".join(BENCHMARKS))
     ap.add_argument("--device", default="cpu", help="cpu | cuda (cuda: gradients, rollouts, scaling)")
     ap.add_argument("--model-size", default="tiny", choices=MODEL_SIZES, help="0.5b: random Qwen2.5-0.5B shape")
@@ -30,10 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     from rlselect.bench.suite import SIZES, run_all  # torch, transformers, lm-eval: after configure
 
     s = replace(SIZES["quick" if a.quick else a.model_size], model=a.model_size, device=a.device)
+    out = a.out or default_out(a.quick, a.device, a.model_size)
     t0, command = time.time(), shlex.join(["python", "-m", "rlselect.bench", *(sys.argv[1:] if argv is None else argv)])
-    results = run_all(a.out, s, a.only, a.threads, command=command)
-    print(Path(a.out, "README.md").read_text() if results else "nothing run")
-    print(f"benchmarks done in {time.time() - t0:.0f} s -> {a.out}/")
+    results = run_all(out, s, a.only, a.threads, command=command)
+    print(Path(out, "README.md").read_text() if results else "nothing run")
+    print(f"benchmarks done in {time.time() - t0:.0f} s -> {out}/")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -29,7 +30,8 @@ SIZES = {
 
 
 def run_all(out_dir, s: Setup = SIZES["tiny"], only=BENCHMARKS, threads=None, source_cache=None, command="make bench"):
-    """Run the benchmarks in `only`, write `<out_dir>/<name>.json` and `<out_dir>/README.md`;
+    """Run the benchmarks in `only`, write `<out_dir>/<name>.json`, then `<out_dir>/README.md` from every
+    benchmark's JSON in out_dir (this run's and earlier ones', each section with its own command);
     threads: torch intra-op threads for the run (restored after; default: torch's, all cores)."""
     if unknown := set(only) - set(BENCHMARKS):
         raise ValueError(f"unknown benchmark(s) {sorted(unknown)}; available: {', '.join(BENCHMARKS)}")
@@ -37,7 +39,7 @@ def run_all(out_dir, s: Setup = SIZES["tiny"], only=BENCHMARKS, threads=None, so
 
     def record(name: str, bench, *args) -> None:
         log.info("benchmark: %s", name)
-        results[name] = {**core.machine(s.device), **bench(*args), **core.footer()}
+        results[name] = {"command": command, **core.machine(s.device), **bench(*args), **core.footer()}
         atomic_write_json(Path(out_dir) / f"{name}.json", results[name])
 
     before, cache = torch.get_num_threads(), source_cache or os.environ.get("RLSELECT_CACHE", ".cache/rlselect")
@@ -58,5 +60,6 @@ def run_all(out_dir, s: Setup = SIZES["tiny"], only=BENCHMARKS, threads=None, so
     finally:
         torch.set_num_threads(before)
     if results:
-        atomic_write_bytes(Path(out_dir) / "README.md", summary_markdown(results, command).encode())
+        saved = {n: json.loads(p.read_text()) for n in BENCHMARKS if (p := Path(out_dir) / f"{n}.json").exists()}
+        atomic_write_bytes(Path(out_dir) / "README.md", summary_markdown(saved).encode())
     return results

@@ -73,20 +73,31 @@ def _rows(r: dict) -> str:
     return f"{table}\n\nLog-log slope of seconds vs parameters between the two largest sizes: {slopes}."
 
 
-def summary_markdown(results: dict[str, dict], command: str) -> str:
+def _machine(r: dict) -> str:
+    m = r["machine"]
+    return (
+        f"{m['cpu']}, {m['cpu_count']} cores ({m['torch_threads']} torch threads), {m['memory_gb']} GiB RAM"
+        f"{', GPU ' + m['gpu'] if m.get('gpu') else ''}; torch {r['torch']}, transformers {r['transformers']}"
+    )
+
+
+def _provenance(r: dict) -> str:
+    """How one benchmark's numbers were made: each JSON may come from another run of the suite."""
+    return (
+        f"Command: `{r.get('command', 'not recorded')}`; code {r.get('code') or 'not recorded'}; started "
+        f"{r['started_at']}; load average (1/5/15 min) {r['loadavg_start']} -> {r['loadavg_end']} (the machine "
+        "may be shared)."
+    )
+
+
+def summary_markdown(results: dict[str, dict]) -> str:
+    """The README of a benchmark folder: one section per benchmark JSON in `results`, each with the
+    command, commit and start of the run that wrote it (the machine too where it differs)."""
     first = next(iter(results.values()))
-    m = first["machine"]
-    loads = "; ".join(f"{k} {r['loadavg_start']} -> {r['loadavg_end']}" for k, r in results.items())
-    parts = [
-        "# Benchmarks",
-        f"Command: `{command}`. Machine: {m['cpu']}, {m['cpu_count']} cores ({m['torch_threads']} torch threads), "
-        f"{m['memory_gb']} GiB RAM{', GPU ' + m['gpu'] if m.get('gpu') else ''}; torch {first['torch']}, "
-        f"transformers {first['transformers']}; code {first.get('code') or 'not a git checkout'}; "
-        f"started {first['started_at']}.",
-        f"Load average (1/5/15 min) at the start and end of each benchmark (the machine may be shared): {loads}.",
-    ]
+    parts = ["# Benchmarks", f"Machine: {_machine(first)}."]
     for name in (n for n in SECTIONS if n in results):
-        (title, note), s = SECTIONS[name], results[name]["setup"]
-        table = _rows(results[name]) if "rows" in results[name] else _table(results[name])
-        parts += [title.format(**s), table, note.format(**s)]
+        (title, note), r = SECTIONS[name], results[name]
+        table = _rows(r) if "rows" in r else _table(r)
+        other = f" Machine: {_machine(r)}." if _machine(r) != _machine(first) else ""
+        parts += [title.format(**r["setup"]), _provenance(r) + other, table, note.format(**r["setup"])]
     return "\n\n".join([*parts, "## Memory", first["memory_method"]]) + "\n"
