@@ -71,6 +71,20 @@ def load_pool(data_cfg: dict, seed: int, held_out: list[dict] | None = None) -> 
     return pool, val
 
 
+def config_int(cfg: DictConfig, key: str, low: int, high: int | None = None) -> int:
+    """cfg.<key> as an int in [low, high], or an error naming the key (`budget=abc` on the command
+    line reaches the config as a string; a negative seed would fail only after the rollouts)."""
+    value = OmegaConf.select(cfg, key)
+    try:
+        n = int(str(value))  # str() first: 64.5 and True are refused, not truncated
+    except ValueError:
+        raise ValueError(f"{key}={value!r} is not an integer") from None
+    if n < low or (high is not None and n > high):
+        bounds = f"{low} <= {key}" + (f" <= {high}" if high is not None else "")
+        raise ValueError(f"{key}={n} is out of range; choose {bounds}")
+    return n
+
+
 def check_budget(budget: int, pool: list[dict], selector_name: str) -> None:
     if selector_name != "full" and not 0 < budget <= len(pool):
         raise ValueError(
@@ -162,12 +176,13 @@ def validate(cfg: DictConfig) -> Prepared:
     schedule = cfg.schedule.name
     if schedule not in ("static", "rounds"):
         raise ValueError(f"schedule={schedule!r}; available: static, rounds")
+    seed, budget = config_int(cfg, "seed", 0, 2**32 - 1), config_int(cfg, "budget", 0)  # numpy's seed range
     data_cfg = _plain(cfg.data)
     held_out, unloaded = eval_test_items(_plain(cfg.eval))  # local files only: never the dataset hub
     if unloaded:
         log.warning("leakage check: the pool is not checked against %s", "; ".join(unloaded))
-    pool, val = load_pool(data_cfg, seed=int(cfg.seed), held_out=held_out)
-    budget = len(pool) if cfg.selector.name == "full" else int(cfg.budget)
+    pool, val = load_pool(data_cfg, seed=seed, held_out=held_out)
+    budget = len(pool) if cfg.selector.name == "full" else budget
     if schedule == "static":  # in rounds the schedule sets the size (chunk_size x keep_fraction)
         check_budget(budget, pool, cfg.selector.name)
     if "val_features" in selector.needs and not val:

@@ -67,6 +67,10 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("data.name=nope", "available: "),
         ("budget=10000", "budget=10000"),
         ("schedule.name=weekly", "available: static"),
+        ("budget=abc", "budget='abc' is not an integer"),  # a typo on the command line reaches the config as str
+        ("budget=12.5", "budget=12.5 is not an integer"),  # refused, not truncated
+        ("seed=-1", "seed=-1 is out of range"),  # numpy refused it only after the rollouts and the selection
+        ("model.name=/no/such/ckpt", "model.name='/no/such/ckpt': no such checkpoint folder"),  # not a hub error
     ],
 )
 def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):

@@ -25,9 +25,16 @@ def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
         from rlselect.models.warm_start import warm_start_tiny
 
         return str(warm_start_tiny(cache_dir, **dict(model_cfg.get("warm_start") or {})))
-    path = model_cfg.get("path") or name
+    key, path = ("model.path", model_cfg["path"]) if model_cfg.get("path") else ("model.name", name)
     local = Path(str(path)).expanduser()
-    return str(local if local.exists() else path)  # else a hub id such as Qwen/Qwen2.5-1.5B-Instruct
+    if local.exists():
+        return str(local)
+    if str(path).startswith(("/", ".", "~")) or str(path).count("/") > 1:  # a hub id is "org/name"
+        raise FileNotFoundError(
+            f"{key}={str(path)!r}: no such checkpoint folder (a local folder, a hub id such as "
+            "Qwen/Qwen2.5-1.5B-Instruct, or model=tiny)"
+        )
+    return str(path)
 
 
 def resolve_device(device: str | None = "auto") -> str:
