@@ -28,6 +28,7 @@ from rlselect.cache import (
 )
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
+from rlselect.run_config import check_run_dir, claim_run_dir, run_identity
 from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary, uses_rollouts
 
 log = logging.getLogger("rlselect")
@@ -287,11 +288,14 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(cfg.cache_dir)
-    seed = int(cfg.seed)
+    seed = config_int(cfg, "seed", 0, 2**32 - 1)
     result_path = run_dir / "result.json"
+    identity = run_identity(cfg)
     if cfg.get("force", False):
         clear_run_dir(run_dir)
-    elif result_path.exists():
+    else:
+        check_run_dir(run_dir, identity)  # before a finished result or a checkpoint of another run is reused
+    if result_path.exists():
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)
         record = read_json(result_path)
         # a run finished earlier (e.g. with another results_dir) still lands in this study's records, once
@@ -304,6 +308,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     if world_size > 1 and rank != 0:
         return follow(cfg, run_dir, rank)
     ctx = prepare(cfg)  # validates names, rows and budgets before the model is even resolved
+    claim_run_dir(run_dir, identity)  # after validation: a config that failed it claims nothing
     if world_size > 1:
         if ctx.schedule != "static":
             raise NotImplementedError("the rounds schedule is not data-parallel yet: launch it on one process")

@@ -83,6 +83,26 @@ def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cf
     assert not (tmp_path / "fresh_cache").exists()  # nothing expensive started
 
 
+def test_a_run_dir_is_not_reused_by_another_configuration(tmp_path, compose_cfg):
+    """The directory name holds selector, schedule, budget and seed only: a finished run must not be
+    reported as the result of a run that changed, say, the learning rate."""
+    from rlselect.pipeline import run
+    from rlselect.run_config import RunDirConflict
+
+    base = ("selector=accuracy_band", "selection_only=true")
+    first = run(compose_cfg(*base), tmp_path / "run")
+    with pytest.raises(RunDirConflict, match=r"trainer.args.learning_rate: 3e-05 -> 0.0001.*variant=<label>"):
+        run(compose_cfg(*base, "trainer.args.learning_rate=1e-4"), tmp_path / "run")
+    with pytest.raises(RunDirConflict, match=r"data.pool_size: 16 -> 12"):
+        run(compose_cfg(*base, "data.pool_size=12"), tmp_path / "run")
+    # where results go and how loudly are not part of a run: the finished run is reused as before
+    again = run(compose_cfg(*base, "verbose=true", f"results_dir={tmp_path / 'elsewhere'}"), tmp_path / "run")
+    assert again == first
+    replaced = run(compose_cfg(*base, "data.pool_size=12", "force=true"), tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "run_config.json").read_text())["data"]["pool_size"] == 12
+    assert run(compose_cfg(*base, "data.pool_size=12"), tmp_path / "run") == replaced  # it is now that run's
+
+
 def test_unknown_config_key_is_named(compose_cfg):
     from hydra.errors import ConfigCompositionException
 

@@ -1,0 +1,27 @@
+"""run_config: the keys that differ between two configurations of one run directory."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlselect.run_config import RunDirConflict, check_run_dir, claim_run_dir, differences
+
+
+def test_differences_name_dotted_keys_and_count_the_rest():
+    old = {"seed": 0, "trainer": {"args": {"learning_rate": 3e-5, "beta": 0.0}}, "data": {"regime_params": {}}}
+    new = {"seed": 0, "trainer": {"args": {"learning_rate": 1e-4, "beta": 0.0}}, "data": {"regime_params": {"p": 1}}}
+    assert differences(old, new) == [
+        "data.regime_params: {} -> '(unset)'",
+        "data.regime_params.p: '(unset)' -> 1",
+        "trainer.args.learning_rate: 3e-05 -> 0.0001",
+    ]
+    many = differences({f"k{i}": i for i in range(8)}, {f"k{i}": -i - 1 for i in range(8)}, most=5)
+    assert many[:5] == [f"k{i}: {i} -> {-i - 1}" for i in range(5)] and many[5] == "and 3 more"
+
+
+def test_a_claimed_dir_accepts_its_own_config_only(tmp_path):
+    check_run_dir(tmp_path, {"seed": 0})  # nothing claimed yet (or a run dir of an older rlselect)
+    claim_run_dir(tmp_path, {"seed": 0, "budget": 4})
+    check_run_dir(tmp_path, {"seed": 0, "budget": 4})
+    with pytest.raises(RunDirConflict, match=r"budget: 4 -> 8\). .*force=true"):
+        check_run_dir(tmp_path, {"seed": 0, "budget": 8})
