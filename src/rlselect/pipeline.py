@@ -26,6 +26,7 @@ from rlselect.cache import (
     records_key,
     stage_key,
 )
+from rlselect.config_checks import check_config, config_int
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
 from rlselect.run_config import check_run_dir, claim_run_dir, run_identity
@@ -70,20 +71,6 @@ def load_pool(data_cfg: dict, seed: int, held_out: list[dict] | None = None) -> 
     pool = apply_regime(pool, regime, data_cfg.get("regime_seed", 0), **dict(data_cfg.get("regime_params") or {}))
     pool = pool[:size]
     return pool, val
-
-
-def config_int(cfg: DictConfig, key: str, low: int, high: int | None = None) -> int:
-    """cfg.<key> as an int in [low, high], or an error naming the key (`budget=abc` on the command
-    line reaches the config as a string; a negative seed would fail only after the rollouts)."""
-    value = OmegaConf.select(cfg, key)
-    try:
-        n = int(str(value))  # str() first: 64.5 and True are refused, not truncated
-    except ValueError:
-        raise ValueError(f"{key}={value!r} is not an integer") from None
-    if n < low or (high is not None and n > high):
-        bounds = f"{low} <= {key}" + (f" <= {high}" if high is not None else "")
-        raise ValueError(f"{key}={n} is out of range; choose {bounds}")
-    return n
 
 
 def check_budget(budget: int, pool: list[dict], selector_name: str) -> None:
@@ -174,10 +161,8 @@ def validate(cfg: DictConfig) -> Prepared:
     from rlselect.selectors import get_selector
 
     selector = get_selector(cfg.selector.name)
+    seed, budget = check_config(cfg)  # counts, enumerated keys, trainer.args and eval: before any stage
     schedule = cfg.schedule.name
-    if schedule not in ("static", "rounds"):
-        raise ValueError(f"schedule={schedule!r}; available: static, rounds")
-    seed, budget = config_int(cfg, "seed", 0, 2**32 - 1), config_int(cfg, "budget", 0)  # numpy's seed range
     data_cfg = _plain(cfg.data)
     held_out, unloaded = eval_test_items(_plain(cfg.eval))  # local files only: never the dataset hub
     if unloaded:

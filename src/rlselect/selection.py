@@ -44,7 +44,7 @@ def grad_inputs(tokenizer, records: list[dict], rows: list[dict], rollouts_for_g
             comps.append(row["completions"])
             advs.append(advantages(row["rewards"]))
         else:
-            raise ValueError(f"features.rollouts_for_grad={rollouts_for_grad!r}; available: all, one_correct")
+            raise ValueError(f"features.rollouts_for_grad={rollouts_for_grad!r}; available: {', '.join(GRAD_ROLLOUTS)}")
     return prompts, comps, advs
 
 
@@ -97,6 +97,8 @@ def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cf
 
 
 STREAMING_SELECTORS = ("gradalign", "gradalign_align", "learnalign")
+FEATURE_MODES = ("auto", "exact", "projected", "streaming")
+GRAD_ROLLOUTS = ("all", "one_correct")  # features.rollouts_for_grad
 
 
 def feature_mode(feat_cfg: dict) -> str:
@@ -106,8 +108,8 @@ def feature_mode(feat_cfg: dict) -> str:
     dim = (feat_cfg.get("projection") or {}).get("dim")
     if mode == "auto":
         return "projected" if dim else "exact"
-    if mode not in ("exact", "projected", "streaming"):
-        raise ValueError(f"features.mode={mode!r}; available: auto, exact, projected, streaming")
+    if mode not in FEATURE_MODES:
+        raise ValueError(f"features.mode={mode!r}; available: {', '.join(FEATURE_MODES)}")
     if (mode == "projected") != bool(dim):
         raise ValueError(
             f"features.mode={mode} but features.projection.dim={dim}: projected needs a dim, the others null"

@@ -71,6 +71,17 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("budget=12.5", "budget=12.5 is not an integer"),  # refused, not truncated
         ("seed=-1", "seed=-1 is out of range"),  # numpy refused it only after the rollouts and the selection
         ("model.name=/no/such/ckpt", "model.name='/no/such/ckpt': no such checkpoint folder"),  # not a hub error
+        # each of these surfaced only in the stage that reads it: after the rollouts, the warm-up or training
+        ("rollouts.backend=vlm", "rollouts.backend='vlm'; available: hf, vllm"),  # was: HF rollouts, silently
+        ("rollouts.G=0", "rollouts.G=0 is out of range"),  # was: a tensor reshape error
+        ("features.token_agg=mean", "features.token_agg='mean'; available: seq_mean"),
+        ("features.mode=streaming", "features.mode=streaming but features.projection.dim=64"),
+        ("trainer.budget_mode=epochs", "trainer.budget_mode='epochs'; available: equal_steps"),
+        ("+trainer.args.num_generation=8", "trainer.args: unknown field(s) num_generation"),
+        ("eval.runs.0.benchmarks=[gsm9k]", "unknown benchmark 'gsm9k'; available: "),
+        ("eval.runs.0.protocol=avg", "unknown protocol 'avg'"),
+        ("+eval.runs.0.temprature=0.7", "eval.runs[0]: "),
+        ("eval.backend=vlm", "backend must be auto, hf or vllm"),
     ],
 )
 def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):

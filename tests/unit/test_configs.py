@@ -37,6 +37,20 @@ def test_every_experiment_preset_composes_with_its_sweep(name):
         _compose(f"experiment={name}", *(f"{k}={v}" for k, v in run.items()))
 
 
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_run_of_every_preset_passes_the_early_config_checks(name):
+    """pipeline.validate runs check_config before any stage: no preset may trip it (its counts,
+    enumerated keys, trainer.args field names and eval group are what the stages accept)."""
+    from rlselect.config_checks import check_config
+    from rlselect.plan import sweep_runs
+
+    runs = sweep_runs(_compose(f"experiment={name}", hydra_cfg=True))
+    distinct = {tuple((k, v) for k, v in run.items() if k not in ("seed", "budget")) for run in runs}
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):  # once: composing is then cheap
+        for run in distinct:  # seeds and budgets change no checked key but those two integers
+            check_config(compose(config_name="config", overrides=[f"experiment={name}", *(f"{k}={v}" for k, v in run)]))
+
+
 @pytest.mark.parametrize("launcher", ["submitit_slurm", "slurm"])
 def test_slurm_launcher_composes(launcher):
     cfg = _compose(f"hydra/launcher={launcher}", "experiment=reproduce_gsm8k", hydra_cfg=True)

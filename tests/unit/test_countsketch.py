@@ -23,7 +23,7 @@ def test_same_seed_same_sketch():
     one = torch.zeros(5000)
     one[123] = 2.0  # a single coordinate lands in one bucket with sign +-1
     assert sorted(a.project_flat("w", one).abs().unique().tolist()) == [0.0, 2.0]
-    with pytest.raises(ValueError, match="projection kind"):
+    with pytest.raises(ValueError, match="projection.kind="):
         make_projector("nope", 8)
 
 

@@ -302,15 +302,34 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     return rows
 
 
+def suite_plan(runs, settings: Settings) -> list[tuple[list[str], Settings]]:
+    """(benchmarks, settings) per protocol group, checked without loading anything: unknown keys,
+    benchmarks, protocols and backends raise here (pipeline.validate calls it before any stage)."""
+    plan = []
+    for i, run in enumerate(runs):
+        run = dict(run)
+        names = run.pop("benchmarks", None) or []
+        names = [b.strip() for b in (names.split(",") if isinstance(names, str) else names) if str(b).strip()]
+        if not names:
+            raise ValueError(f"eval.runs[{i}] has no benchmarks")
+        for name in names:
+            task_name(name)  # unknown benchmark: ValueError listing the available ones
+        try:
+            plan.append((names, replace(settings, **run)))
+        except TypeError as exc:  # a key that is not a Settings field
+            raise ValueError(f"eval.runs[{i}]: {exc}") from None
+    return plan
+
+
 def evaluate_suite(model, runs, settings: Settings | None = None, *, tokenizer=None, **kw) -> list[dict]:
     """Several protocol groups on one loaded model, e.g. the paper's
         [{benchmarks: [gsm8k, math500], protocol: greedy},
          {benchmarks: [aime24, aime25, amc23], protocol: avg@16, temperature: 0.7}]
     `settings` (+ keyword arguments, as in `evaluate`) are shared; a run's own keys replace them."""
     s = replace(settings or Settings(), **kw)
-    lm, s = build_lm(model, s, tokenizer=tokenizer), replace(s, model_name=s.model_name or model_label(model))
-    runs = [dict(run) for run in runs]
-    return [row for run in runs for row in evaluate(lm, run.pop("benchmarks"), replace(s, **run))]
+    plan = suite_plan(runs, s)  # checked before the model loads
+    lm, label = build_lm(model, s, tokenizer=tokenizer), s.model_name or model_label(model)
+    return [row for names, rs in plan for row in evaluate(lm, names, replace(rs, model_name=rs.model_name or label))]
 
 
 def run_config(model, cfg, *, tokenizer=None, **overrides) -> list[dict]:
@@ -318,9 +337,24 @@ def run_config(model, cfg, *, tokenizer=None, **overrides) -> list[dict]:
 
     `cfg` is a dict or OmegaConf node; `overrides` (output_dir=..., limit=20, ...) replace its shared settings.
     """
+    runs, shared = _split_config(cfg, overrides)
+    return evaluate_suite(model, runs, tokenizer=tokenizer, **shared)
+
+
+def check_config(cfg) -> None:
+    """Everything run_config would refuse in an eval config group, without loading a model."""
+    runs, shared = _split_config(cfg, {})
+    try:
+        settings = Settings(**shared)
+    except TypeError as exc:  # a key that is not a Settings field
+        raise ValueError(f"eval: {exc}") from None
+    suite_plan(runs, settings)
+
+
+def _split_config(cfg, overrides: dict) -> tuple[list, dict]:
     from omegaconf import OmegaConf
 
     cfg = {**(OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg), **overrides}
     if not (runs := cfg.pop("runs", None)):
         raise ValueError("eval config has no `runs` (list of {benchmarks, protocol, ...})")
-    return evaluate_suite(model, runs, tokenizer=tokenizer, **cfg)
+    return runs, cfg

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 KINDS = {"rademacher": 1, "gaussian": 2}
+PROJECTION_KINDS = ("countsketch", *KINDS)  # features.projection.kind: make_projector's choices
 
 
 class Projector:
@@ -170,5 +171,5 @@ def make_projector(kind: str, dim: int, seed: int = 0) -> Projector:
     if kind == "countsketch":
         return CountSketch(dim, seed)
     if kind not in KINDS:
-        raise ValueError(f"projection kind must be one of {sorted([*KINDS, 'countsketch'])}, got {kind!r}")
+        raise ValueError(f"features.projection.kind={kind!r}; available: {', '.join(PROJECTION_KINDS)}")
     return JLProjection(dim, seed, kind=kind)

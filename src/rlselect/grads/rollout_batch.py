@@ -41,7 +41,7 @@ class Group:
 def token_weights(advantages: Sequence[float], lengths: Sequence[int], token_agg: str) -> list[float]:
     """w_ij for one group (see the module docstring); 0 for empty completions."""
     if token_agg not in TOKEN_AGGS:
-        raise ValueError(f"token_agg must be one of {TOKEN_AGGS}, got {token_agg!r}")
+        raise ValueError(f"features.token_agg={token_agg!r}; available: {', '.join(TOKEN_AGGS)}")
     G, total = len(advantages), sum(lengths)
     out = []
     for a, n in zip(advantages, lengths):

@@ -12,6 +12,8 @@ from rlselect import console
 from rlselect.cache import atomic_write_json, model_fingerprint, read_json, records_key, stage_key
 from rlselect.rollouts.generate import VllmEngine, rollout_rows, sample_completions
 
+BACKENDS = ("hf", "vllm")  # rollouts.backend
+
 log = logging.getLogger(__name__)
 
 
@@ -90,7 +92,9 @@ def _root(model_path, records, cfg, cache_root, load: dict) -> Path:
 
 def _sampler(model_path, model, tokenizer, cfg, load):
     """(tokenizer, sample) for the stage: the HF model (loaded once) or one vLLM engine for every shard."""
-    if cfg.get("backend", "hf") == "vllm":
+    if (backend := cfg.get("backend", "hf")) not in BACKENDS:
+        raise ValueError(f"rollouts.backend={backend!r}; available: {', '.join(BACKENDS)}")
+    if backend == "vllm":
         from transformers import AutoTokenizer
 
         tok = tokenizer or AutoTokenizer.from_pretrained(str(model_path))

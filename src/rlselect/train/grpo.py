@@ -20,6 +20,7 @@ from rlselect.distributed import world
 
 log = logging.getLogger(__name__)
 TRAIN_COLUMNS = ("prompt", "answer", "id", "meta")  # what the reward functions read of a record
+BUDGET_MODES = ("equal_steps", "equal_epochs")  # trainer.budget_mode
 
 
 class TrainProgress(TrainerCallback):
@@ -57,7 +58,7 @@ def steps_for_budget(n_prompts: int, args: dict, budget_mode: str, max_steps: in
         completions_per_step *= world()[1]  # every process of a multi-process launch adds its batch
         prompts_per_step = completions_per_step / args.get("num_generations", 8)
         return max(1, math.ceil(epochs * n_prompts / prompts_per_step))
-    raise ValueError(f"trainer.budget_mode={budget_mode!r}; available: equal_steps, equal_epochs")
+    raise ValueError(f"trainer.budget_mode={budget_mode!r}; available: {', '.join(BUDGET_MODES)}")
 
 
 def last_complete_checkpoint(trainer_dir: Path) -> str | None:
@@ -73,6 +74,19 @@ def to_train_dataset(records: list[dict]):
     import datasets
 
     return datasets.Dataset.from_list([{k: r[k] for k in TRAIN_COLUMNS} for r in records])
+
+
+def check_grpo_args(args: dict) -> None:
+    """Unknown trainer.args keys, named before any stage (GRPOConfig itself refuses them only when
+    training starts, after the rollouts and the selection)."""
+    import dataclasses
+
+    from trl import GRPOConfig
+
+    if unknown := sorted(set(args) - {f.name for f in dataclasses.fields(GRPOConfig)}):
+        raise ValueError(
+            f"trainer.args: unknown field(s) {', '.join(unknown)} (see trl.GRPOConfig for the valid fields)"
+        )
 
 
 def build_grpo_config(args: dict, out_dir: Path, max_steps: int, seed: int, report_to: str):

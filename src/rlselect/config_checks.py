@@ -1,0 +1,76 @@
+"""Cheap checks of a composed run config, before any stage.
+
+Each key is read where it is used, often hours into a run at paper scale: a typo in a backend name,
+a count or the eval group would otherwise surface only after the rollouts, LearnAlign's warm-up or
+GRPO training. `check_config` reads them all up front, with the allowed values each module declares.
+"""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig, OmegaConf
+
+# Counts that must be positive integers wherever they are set (null: the module's default).
+POSITIVE = (
+    "rollouts.G",
+    "rollouts.max_new_tokens",
+    "rollouts.batch_size",
+    "rollouts.shard_size",
+    "features.batch_size",
+    "features.shard_size",
+    "features.val_G",
+    "features.projection.dim",
+)
+
+
+def config_int(cfg: DictConfig, key: str, low: int, high: int | None = None) -> int:
+    """cfg.<key> as an int in [low, high], or an error naming the key (`budget=abc` on the command
+    line reaches the config as a string; a negative seed would fail only after the rollouts)."""
+    value = OmegaConf.select(cfg, key)
+    try:
+        n = int(str(value))  # str() first: 64.5 and True are refused, not truncated
+    except ValueError:
+        raise ValueError(f"{key}={value!r} is not an integer") from None
+    if n < low or (high is not None and n > high):
+        bounds = f"{low} <= {key}" + (f" <= {high}" if high is not None else "")
+        raise ValueError(f"{key}={n} is out of range; choose {bounds}")
+    return n
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """Each enumerated key and its allowed values, as the module that reads it declares them."""
+    from rlselect.grads.projection import PROJECTION_KINDS
+    from rlselect.grads.rollout_batch import TOKEN_AGGS
+    from rlselect.rollouts.stage import BACKENDS
+    from rlselect.selection import FEATURE_MODES, GRAD_ROLLOUTS
+    from rlselect.train.grpo import BUDGET_MODES
+
+    return {
+        "schedule.name": ("static", "rounds"),
+        "rollouts.backend": BACKENDS,
+        "features.mode": FEATURE_MODES,
+        "features.token_agg": TOKEN_AGGS,
+        "features.projection.kind": PROJECTION_KINDS,
+        "features.rollouts_for_grad": GRAD_ROLLOUTS,
+        "trainer.budget_mode": BUDGET_MODES,
+    }
+
+
+def check_config(cfg: DictConfig) -> tuple[int, int]:
+    """(seed, budget) after checking the counts, the enumerated keys, features.mode against
+    features.projection.dim, trainer.args' field names (unless selection_only) and the eval group."""
+    from rlselect.eval.runner import check_config as check_eval
+    from rlselect.selection import feature_mode
+    from rlselect.train.grpo import check_grpo_args
+
+    seed, budget = config_int(cfg, "seed", 0, 2**32 - 1), config_int(cfg, "budget", 0)  # numpy's seed range
+    for key in POSITIVE:
+        if OmegaConf.select(cfg, key) is not None:
+            config_int(cfg, key, 1)
+    for key, allowed in choices().items():
+        if (value := OmegaConf.select(cfg, key)) is not None and value not in allowed:
+            raise ValueError(f"{key}={value!r}; available: {', '.join(allowed)}")
+    feature_mode(OmegaConf.to_container(cfg.features, resolve=True))
+    if not cfg.get("selection_only", False):
+        check_grpo_args(OmegaConf.to_container(cfg.trainer.args, resolve=True))
+        check_eval(cfg.eval)
+    return seed, budget
