@@ -18,15 +18,41 @@ from omegaconf import DictConfig, OmegaConf
 from rlselect.cache import atomic_write_json, read_json
 
 FILE = "run_config.json"
-# Where the run writes and how loudly, not what it computes: these may change between a run and its resume.
-IGNORED = ("force", "verbose", "isolate_stages", "results_dir", "cache_dir", "logger")
+# Where the run writes, how loudly, and how much memory or how many threads a stage may take, not what
+# it computes: these may change between a run and its resume (e.g. a lower vLLM share after an OOM).
+IGNORED = (
+    "force",
+    "verbose",
+    "isolate_stages",
+    "results_dir",
+    "cache_dir",
+    "logger",
+    "rollouts.batch_size",  # completions depend on (seed, prompt id) alone, not on batching
+    "rollouts.shard_size",
+    "rollouts.vllm.gpu_memory_utilization",
+    "features.batch_size",
+    "features.shard_size",
+    "features.max_tokens_per_batch",
+    "features.projection.buffer_mb",
+    "trainer.args.gradient_checkpointing",
+    "trainer.args.vllm_gpu_memory_utilization",
+    "eval.batch_size",
+    "eval.gpu_memory_utilization",
+    "eval.num_threads",
+)
 
 
 def run_identity(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved configuration that decides a run's result, as it reads back from JSON."""
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(plain, dict)
-    return json.loads(json.dumps({k: v for k, v in plain.items() if k not in IGNORED}, default=str))
+    """The resolved configuration that decides a run's result (less IGNORED), as it reads back from JSON."""
+    plain = json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True), default=str))
+    for key in IGNORED:
+        *parents, leaf = key.split(".")
+        node = plain
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return plain
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:

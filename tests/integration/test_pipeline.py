@@ -106,8 +106,9 @@ def test_a_run_dir_is_not_reused_by_another_configuration(tmp_path, compose_cfg)
         run(compose_cfg(*base, "trainer.args.learning_rate=1e-4"), tmp_path / "run")
     with pytest.raises(RunDirConflict, match=r"data.pool_size: 16 -> 12"):
         run(compose_cfg(*base, "data.pool_size=12"), tmp_path / "run")
-    # where results go and how loudly are not part of a run: the finished run is reused as before
-    again = run(compose_cfg(*base, "verbose=true", f"results_dir={tmp_path / 'elsewhere'}"), tmp_path / "run")
+    # where results go, how loudly and in what batches are not part of a run: the finished run is reused
+    knobs = ("verbose=true", f"results_dir={tmp_path / 'elsewhere'}", "features.batch_size=2")
+    again = run(compose_cfg(*base, *knobs), tmp_path / "run")
     assert again == first
     replaced = run(compose_cfg(*base, "data.pool_size=12", "force=true"), tmp_path / "run")
     assert json.loads((tmp_path / "run" / "run_config.json").read_text())["data"]["pool_size"] == 12

@@ -25,3 +25,32 @@ def test_a_claimed_dir_accepts_its_own_config_only(tmp_path):
     check_run_dir(tmp_path, {"seed": 0, "budget": 4})
     with pytest.raises(RunDirConflict, match=r"budget: 4 -> 8\). .*force=true"):
         check_run_dir(tmp_path, {"seed": 0, "budget": 8})
+
+
+def test_memory_and_output_knobs_are_not_part_of_a_runs_identity():
+    from omegaconf import OmegaConf
+
+    from rlselect.run_config import run_identity
+
+    def cfg(**over):
+        base = {
+            "seed": 0,
+            "force": False,
+            "results_dir": "results",
+            "rollouts": {"G": 8, "batch_size": 64, "vllm": {"gpu_memory_utilization": 0.85}},
+            "trainer": {"args": {"learning_rate": 3e-5, "vllm_gpu_memory_utilization": 0.3}},
+        }
+        return OmegaConf.merge(OmegaConf.create(base), OmegaConf.from_dotlist([f"{k}={v}" for k, v in over.items()]))
+
+    same = run_identity(cfg())
+    assert "force" not in same and "batch_size" not in same["rollouts"] and same["rollouts"]["vllm"] == {}
+    for knob in (
+        "force",
+        "results_dir",
+        "rollouts.batch_size",
+        "rollouts.vllm.gpu_memory_utilization",
+        "trainer.args.vllm_gpu_memory_utilization",
+    ):
+        assert run_identity(cfg(**{knob: 1})) == same, knob  # e.g. a lower vLLM share after an OOM resumes
+    for key in ("seed", "rollouts.G", "trainer.args.learning_rate"):
+        assert run_identity(cfg(**{key: 1})) != same, key
