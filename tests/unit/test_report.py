@@ -323,6 +323,14 @@ def test_cli_main_on_fixture_dir(gsm8k_study, noisy_study, capsys):
     assert (gsm8k_study / "tables.md").exists() and (results / "noisy" / "tables.tex").exists()
     with pytest.raises(SystemExit):
         main(["bogus=1"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # a study without records: one line naming the ones that have them
+        main(["study=fxx", f"results_dir={results}"])
+    err = capsys.readouterr().err
+    assert f"no run records in {results / 'fxx'}/runs.jsonl; studies with records under" in err and "fx" in err
+    with pytest.raises(SystemExit):
+        main(["all", f"results_dir={results / 'empty'}"])
+    assert capsys.readouterr().err.rstrip().endswith(f"studies with records under {results / 'empty'}/: none")
 
 
 def test_low_utility_study_gets_its_share_table_and_bars(tmp_path):

@@ -24,9 +24,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown or empty option {a!r}; use study=<name>|all results_dir=<dir>")
         opts[key] = value
     results = Path(opts["results_dir"])
-    dirs = [results / opts["study"]]
-    if opts["study"] == "all" and not (dirs := sorted(p.parent for p in results.glob("*/runs.jsonl"))):
-        parser.error(f"no study with a runs.jsonl under {results}/")
+    studies = sorted(p.parent for p in results.glob("*/runs.jsonl"))
+    dirs = studies if opts["study"] == "all" else [results / opts["study"]]
+    if not studies or not all(d in studies for d in dirs):
+        names = ", ".join(d.name for d in studies) or "none"
+        missing = f"{dirs[0]}/runs.jsonl" if dirs else f"a runs.jsonl under {results}/"
+        parser.error(f"no run records in {missing}; studies with records under {results}/: {names}")
     for d in dirs:
         files = build_study(d)
         print(files[0].read_text())  # the base-vs-trained table
