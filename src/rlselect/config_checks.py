@@ -19,7 +19,17 @@ POSITIVE = (
     "features.shard_size",
     "features.val_G",
     "features.projection.dim",
+    "trainer.max_steps",
+    "selector.warmup.size",
+    "selector.warmup.steps",
+    "schedule.chunk_size",
+    "schedule.steps_per_round",
+    "schedule.rounds",
+    "schedule.k_r",
+    "schedule.k_v",
 )
+# Numbers that must lie in (low, high].
+FRACTIONS = {"schedule.keep_fraction": (0.0, 1.0), "trainer.epochs": (0.0, float("inf"))}
 
 
 def config_int(cfg: DictConfig, key: str, low: int, high: int | None = None) -> int:
@@ -66,6 +76,11 @@ def check_config(cfg: DictConfig) -> tuple[int, int]:
     for key in POSITIVE:
         if OmegaConf.select(cfg, key) is not None:
             config_int(cfg, key, 1)
+    for key, (low, high) in FRACTIONS.items():
+        if (value := OmegaConf.select(cfg, key)) is not None and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and low < value <= high
+        ):
+            raise ValueError(f"{key}={value!r}; choose a number in ({low}, {high}]")
     for key, allowed in choices().items():
         if (value := OmegaConf.select(cfg, key)) is not None and value not in allowed:
             raise ValueError(f"{key}={value!r}; available: {', '.join(allowed)}")

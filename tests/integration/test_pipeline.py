@@ -74,6 +74,8 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         # each of these surfaced only in the stage that reads it: after the rollouts, the warm-up or training
         ("rollouts.backend=vlm", "rollouts.backend='vlm'; available: hf, vllm"),  # was: HF rollouts, silently
         ("rollouts.G=0", "rollouts.G=0 is out of range"),  # was: a tensor reshape error
+        ("schedule=rounds schedule.keep_fraction=1.5", "schedule.keep_fraction=1.5; choose a number in (0.0, 1.0]"),
+        ("trainer.max_steps=0", "trainer.max_steps=0 is out of range"),
         ("features.token_agg=mean", "features.token_agg='mean'; available: seq_mean"),
         ("features.mode=streaming", "features.mode=streaming but features.projection.dim=64"),
         ("trainer.budget_mode=epochs", "trainer.budget_mode='epochs'; available: equal_steps"),
@@ -87,7 +89,7 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
 def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):
     from rlselect.pipeline import run
 
-    cfg = compose_cfg(override, f"cache_dir={tmp_path / 'fresh_cache'}")
+    cfg = compose_cfg(*override.split(), f"cache_dir={tmp_path / 'fresh_cache'}")
     with pytest.raises(Exception) as err:
         run(cfg, tmp_path / "run")
     assert message in str(err.value)
