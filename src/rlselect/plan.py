@@ -66,8 +66,12 @@ def describe(overrides: list[str]) -> str:
     from rlselect.train.grpo import steps_for_budget
 
     args = OmegaConf.to_container(cfg.trainer.args, resolve=True)
+    problems = []
     for run in runs:
         sub = compose([*fixed, *(f"{k}={v}" for k, v in run.items())], hydra_node=True)
+        if problem := _config_problem(sub, run):
+            problems.append(problem)
+            continue
         budget = sub.budget if sub.selector.name != "full" else "pool"
         if sub.schedule.name == "rounds":
             steps = sub.schedule.steps_per_round * sub.schedule.rounds
@@ -78,7 +82,27 @@ def describe(overrides: list[str]) -> str:
             f"  - selector={sub.selector.name} schedule={sub.schedule.name} budget={budget} "
             f"seed={sub.seed} steps={steps}"
         )
+    lines += [f"config checks: {len(problems)} of {len(runs)} runs would stop before any stage", *problems]
     return "\n".join(lines)
+
+
+def _config_problem(cfg, run: dict) -> str | None:
+    """The run's early config check (config_checks.check_config) as one line, or None when it passes."""
+    from rlselect.config_checks import check_config
+
+    try:
+        check_config(cfg)
+    except ValueError as exc:
+        return f"  ! {' '.join(f'{k}={v}' for k, v in run.items())}: {exc}"
+    return None
+
+
+def config_problems(overrides: list[str]) -> list[str]:
+    """One line per run of the sweep that the early config checks would stop."""
+    fixed = fixed_overrides(overrides)
+    runs = sweep_runs(compose(fixed, hydra_node=True), overrides)
+    found = (_config_problem(compose([*fixed, *(f"{k}={v}" for k, v in run.items())]), run) for run in runs)
+    return [p for p in found if p]
 
 
 def check_gpu(model_name: str) -> int:
@@ -105,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-gpu", action="store_true", help="exit non-zero with an explanation without CUDA")
     parser.add_argument("overrides", nargs="*")
     ns = parser.parse_args(argv)
-    if ns.check_gpu:
+    if ns.check_gpu:  # before a sweep starts (or is submitted): its configs first, then the machine
+        if problems := config_problems(ns.overrides):
+            print("config checks: these runs would stop before any stage:", *problems, sep="\n", file=sys.stderr)
+            return 4
         return check_gpu(compose(fixed_overrides(ns.overrides), hydra_node=True).model.name)
     print(describe(ns.overrides))
     return 0

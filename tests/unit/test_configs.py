@@ -116,6 +116,21 @@ def test_the_plan_follows_command_line_overrides():
     assert "4 runs" in text and "seed=0" not in text and "seed=4" in text and "budget=32" in text
 
 
+def test_the_plan_runs_the_early_config_checks_of_every_run(capsys):
+    """A typo is reported by the dry run and stops `make reproduce-gsm8k` before its sweep starts (or
+    is submitted to Slurm), not in each run on the GPU machine."""
+    from rlselect.plan import describe, main
+
+    assert describe(["experiment=demo", "selector=random"]).endswith(
+        "config checks: 0 of 2 runs would stop before any stage"
+    )
+    text = describe(["experiment=demo", "selector=random,learnalign", "seed=0", "trainer.budget_mode=epochs"])
+    assert "config checks: 2 of 2 runs would stop" in text
+    assert "! selector=learnalign: trainer.budget_mode='epochs'; available: equal_steps" in text  # swept keys
+    assert main(["--check-gpu", "experiment=demo", "selector=random", "rollouts.backend=vlm"]) == 4
+    assert "! seed=1: rollouts.backend='vlm'; available: hf, vllm" in capsys.readouterr().err
+
+
 def test_gpu_check_explains_and_fails_without_cuda(capsys):
     import torch
 
