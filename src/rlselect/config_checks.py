@@ -68,7 +68,7 @@ def choices() -> dict[str, tuple[str, ...]]:
 def check_config(cfg: DictConfig) -> tuple[int, int]:
     """(seed, budget) after checking the counts, the enumerated keys, features.mode against
     features.projection.dim, trainer.args' field names (unless selection_only) and the eval group."""
-    from rlselect.eval.runner import check_config as check_eval
+    from rlselect.eval.runner import check_eval_config
     from rlselect.selection import feature_mode
     from rlselect.train.grpo import check_grpo_args
 
@@ -87,5 +87,5 @@ def check_config(cfg: DictConfig) -> tuple[int, int]:
     feature_mode(OmegaConf.to_container(cfg.features, resolve=True))
     if not cfg.get("selection_only", False):
         check_grpo_args(OmegaConf.to_container(cfg.trainer.args, resolve=True))
-        check_eval(cfg.eval)
+        check_eval_config(cfg.eval)
     return seed, budget

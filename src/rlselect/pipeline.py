@@ -26,7 +26,7 @@ from rlselect.cache import (
     records_key,
     stage_key,
 )
-from rlselect.config_checks import check_config, config_int
+from rlselect.config_checks import check_config
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
 from rlselect.run_config import check_run_dir, claim_run_dir, run_identity
@@ -273,7 +273,6 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(cfg.cache_dir)
-    seed = config_int(cfg, "seed", 0, 2**32 - 1)
     result_path = run_dir / "result.json"
     identity = run_identity(cfg)
     if cfg.get("force", False):
@@ -292,8 +291,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     rank, world_size = world()
     if world_size > 1 and rank != 0:
         return follow(cfg, run_dir, rank)
-    ctx = prepare(cfg)  # validates names, rows and budgets before the model is even resolved
+    ctx = prepare(cfg)  # validates names, rows, budgets and the seed before the model is even resolved
     claim_run_dir(run_dir, identity)  # after validation: a config that failed it claims nothing
+    seed = int(cfg.seed)
     if world_size > 1:
         if ctx.schedule != "static":
             raise NotImplementedError("the rounds schedule is not data-parallel yet: launch it on one process")

@@ -341,7 +341,7 @@ def run_config(model, cfg, *, tokenizer=None, **overrides) -> list[dict]:
     return evaluate_suite(model, runs, tokenizer=tokenizer, **shared)
 
 
-def check_config(cfg) -> None:
+def check_eval_config(cfg) -> None:
     """Everything run_config would refuse in an eval config group, without loading a model."""
     runs, shared = _split_config(cfg, {})
     try:
