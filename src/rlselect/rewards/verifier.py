@@ -9,9 +9,10 @@ Three layers, cheapest first:
    has turned away power towers, huge factorials, TeX definitions and code (score 0.0).
 
 Layer 3 runs in a pebble `ProcessPool` of `RLSELECT_VERIFY_WORKERS` (default min(4, cpu count)) fresh
-interpreters (spawned, set up by `_mv.init`: rlimits, exit with the parent) started on first use, never in
-the calling process: math-verify's own timeouts use SIGALRM, which works only in a main thread, and sympy can
-spend hours in one C-level big-integer operation that no signal interrupts. Each request has a deadline
+interpreters (spawned without re-running the caller's `__main__`, `worker_context`; set up by `_mv.init`:
+rlimits, exit with the parent) started on first use, never in the calling process: math-verify's own
+timeouts use SIGALRM, which works only in a main thread, and sympy can spend hours in one C-level big-integer
+operation that no signal interrupts. Each request has a deadline
 (`timeout`, default `RLSELECT_VERIFY_TIMEOUT` = 1.2 s, enforced inside the worker with a sub-second alarm);
 pebble kills a worker that has not answered 0.3 s after that and starts another, and the call scores 0.0
 (not cached). A request that no worker takes up within `QUEUE_TIMEOUT` also scores 0.0, and the pool is
@@ -35,6 +36,7 @@ from pebble import ProcessPool
 
 from rlselect.rewards import _mv, extract
 from rlselect.rewards.sanitize import reject_reason
+from rlselect.rewards.worker_context import NO_MAIN_SPAWN
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +82,9 @@ def _pool() -> ProcessPool | None:
             if me.daemon:  # a DataLoader worker: multiprocessing lets daemons have no children; ours exit with it
                 me.daemon = False
             size = max(1, int(_env_float("RLSELECT_VERIFY_WORKERS", min(4, os.cpu_count() or 1))))
-            # spawn: fresh interpreters, whatever threads (torch) or state the parent has
-            _POOL = ProcessPool(size, initializer=_mv.init, context=multiprocessing.get_context("spawn"))
+            # spawn: fresh interpreters, whatever threads (torch) or state the parent has; they do not re-run
+            # the caller's main script (worker_context)
+            _POOL = ProcessPool(size, initializer=_mv.init, context=NO_MAIN_SPAWN)
             # multiprocessing waits for a process's children when it ends (a ProcessPoolExecutor worker): stop ours
             multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
         return _POOL
