@@ -266,9 +266,10 @@ def test_a_request_past_its_deadline_kills_its_worker(monkeypatch):
     assert len(verifier_pids()) == len(pids) and len(set(verifier_pids()) - set(pids)) == 1
 
 
-def test_a_wedged_pool_is_replaced(monkeypatch):
+def test_a_wedged_pool_is_replaced(monkeypatch, caplog):
     """Workers that take no request at all (here: all stopped) cannot hold a call up either: it scores 0.0 once
-    QUEUE_TIMEOUT has passed, those workers are killed and the next call starts a new pool."""
+    QUEUE_TIMEOUT has passed (with a warning: a verdict lost, not a wrong answer), those workers are killed and
+    the next call starts a new pool."""
     from rlselect.rewards import verifier
 
     assert warmup()
@@ -285,6 +286,7 @@ def test_a_wedged_pool_is_replaced(monkeypatch):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
     assert score == 0.0
+    assert any("no worker answered" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
     assert elapsed < 1.0 + 0.5 + verifier.KILL_GRACE + 2.0, f"took {elapsed:.2f} s"
     assert warmup() and verifier_pids() and not set(pids) & set(verifier_pids())
     assert math_reward("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", timeout=0.9) == 1.0

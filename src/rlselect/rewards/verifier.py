@@ -151,6 +151,8 @@ def _run_math_verify(pred: str, gold: str, timeout: float) -> str:
     except Exception as exc:  # pebble's deadline kill (TimeoutError), a dead worker, a broken pool, ours
         broken = isinstance(exc, BrokenProcessPool)
         if broken or not (fut.done() or fut.running()):  # broken, or no worker took the request: wedged
+            # not a hostile answer's deadline (those are routine): a verdict lost to the pool itself
+            log.warning("verifier: no worker answered (%r); this answer scores 0.0 and the pool is replaced", exc)
             _drop(pool, failed=broken)
         fut.cancel()
         raise _NoVerdict(repr(exc)) from None
