@@ -10,12 +10,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+
+log = logging.getLogger(__name__)
 
 
 def _canonical(obj: Any) -> Any:
@@ -61,6 +65,50 @@ def records_key(records: list[dict]) -> str:
     """Digest of everything a stage's output depends on in its records: ids, prompts, gold answers
     and meta (a data regime keeps the ids but changes rewards, questions or answers)."""
     return stage_key([[r["id"], r["prompt"], r["answer"], r.get("meta")] for r in records], length=24)
+
+
+@contextlib.contextmanager
+def stage_lock(artifact: str | Path, what: str) -> Iterator[None]:
+    """Held while this process computes the shared artifact `artifact` (a stage's folder or file).
+
+    The runs of a sweep that start together (Slurm array jobs, a parallel launcher) share one cache: the
+    first to get here computes the artifact, the others wait for it (one log line), then find it and skip
+    the work, instead of each computing it again and racing on its temp files. An flock, freed by the
+    kernel when its holder dies, so a killed run never blocks the next. On a filesystem without flock
+    (some Lustre mounts) it warns and runs unlocked.
+    """
+    from filelock import FileLock, Timeout
+
+    path = Path(artifact)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{path}.lock")
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info("waiting for another process computing %s (%s)", what, path)
+            lock.acquire()
+    except NotImplementedError:
+        log.warning("no file locks on this filesystem: %s is computed without waiting for other runs", what)
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def build_once(done: str | Path, build: Callable[[], Any], what: str) -> bool:
+    """Run `build` (which writes `done` last) unless `done` exists, once across concurrent processes
+    (`stage_lock` on `done`'s folder). Whether this call built it."""
+    done = Path(done)
+    if done.exists():
+        return False
+    with stage_lock(done.parent, what):
+        if done.exists():  # another run of the sweep built it while this one waited
+            return False
+        build()
+        return True
 
 
 def _atomic(path: Path, write) -> None:

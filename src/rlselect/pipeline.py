@@ -11,6 +11,7 @@ import logging
 import platform
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from rlselect.cache import (
     append_jsonl,
     append_jsonl_once,
     atomic_write_json,
+    build_once,
     model_fingerprint,
     read_json,
     records_key,
@@ -88,15 +90,19 @@ def evaluate_stage(model_path: str, eval_cfg: dict, out_dir: Path, cache_dir: Pa
     if cache_dir is not None:
         out_dir = Path(cache_dir) / "eval" / stage_key("eval-v1", model_fingerprint(model_path), eval_cfg)
     done = out_dir / "eval_results.json"
-    if done.exists():
+
+    def evaluate() -> None:
+        t0 = time.time()
+        results = run_config(model_path, eval_cfg, output_dir=str(out_dir))
+        atomic_write_json(done, results)
+        accs = ", ".join(
+            f"{r['benchmark']} {100 * r['accuracy']:.1f}%" for r in results if r.get("accuracy") is not None
+        )
+        log.info("evaluated %s: %s (%.0f s)", Path(model_path).name, accs, time.time() - t0)
+
+    if not build_once(done, evaluate, f"the evaluation of {Path(model_path).name}"):
         log.debug("evaluation of %s cached in %s (no work)", model_path, out_dir)
-        return read_json(done)
-    t0 = time.time()
-    results = run_config(model_path, eval_cfg, output_dir=str(out_dir))
-    atomic_write_json(done, results)
-    accs = ", ".join(f"{r['benchmark']} {100 * r['accuracy']:.1f}%" for r in results if r.get("accuracy") is not None)
-    log.info("evaluated %s: %s (%.0f s)", Path(model_path).name, accs, time.time() - t0)
-    return results
+    return read_json(done)
 
 
 def _metrics(results: list[dict]) -> dict[str, dict]:
@@ -117,15 +123,15 @@ def warmup_stage(model_path: str, pool: list[dict], cfg: DictConfig, cache_dir: 
     subset = rng.sample(pool, min(int(wcfg["size"]), len(pool)))
     trainer_cfg = {**_plain(cfg.trainer), "budget_mode": "equal_steps", "max_steps": int(wcfg["steps"])}
     key = stage_key("warmup-v3", model_fingerprint(model_path), records_key(subset), trainer_cfg)
-    out = train_grpo(
-        model_path,
-        subset,
-        trainer_cfg,
-        Path(cache_dir) / "warmup" / key,
-        seed=int(wcfg.get("seed", 0)),
-        report_to="none",
+    out_dir = Path(cache_dir) / "warmup" / key
+    train = partial(
+        train_grpo, model_path, subset, trainer_cfg, out_dir, seed=int(wcfg.get("seed", 0)), report_to="none"
     )
-    return out["checkpoint"]
+    if world()[1] == 1:  # once for the sweep's concurrent runs
+        build_once(out_dir / "final" / "train_summary.json", train, "LearnAlign's warm-up")
+    else:  # a multi-process launch's ranks train it together (data-parallel): a lock would have them wait on each other
+        train()
+    return str(out_dir / "final")
 
 
 @dataclass
@@ -445,17 +451,18 @@ def record_failure(cfg: DictConfig, run_dir: str | Path, exc: BaseException) -> 
 
 def run_summary(record: dict, name: str) -> str:
     """The final table of one run: accuracy before and after training, and where the time went."""
-    lines = [
-        f"run {name} finished in {record['cost']['seconds']['total']:.0f} s",
-        "",
-        "| benchmark | base | GRPO-trained | change |",
-        "|---|---|---|---|",
-    ]
+    rows = []
     for bench, m in record["metrics"].items():
         base = (record["base_metrics"].get(bench) or {}).get("accuracy")
         after = m.get("accuracy")
         if base is not None and after is not None:
-            lines.append(f"| {bench} | {100 * base:.1f} | {100 * after:.1f} | {100 * (after - base):+.1f} |")
+            rows.append(f"| {bench} | {100 * base:.1f} | {100 * after:.1f} | {100 * (after - base):+.1f} |")
+    lines = [f"run {name} finished in {record['cost']['seconds']['total']:.0f} s", ""]
+    if rows:
+        lines += ["| benchmark | base | GRPO-trained | change |", "|---|---|---|---|", *rows]
+    else:
+        what = "selection only (selection_only=true)" if record.get("selection_only") else "no benchmark evaluated"
+        lines.append(f"{what}: the selected ids are in {Path(record.get('run_dir') or name) / 'selection.json'}")
     secs = {k: v for k, v in record["cost"]["seconds"].items() if k != "total"}
     lines += ["", "seconds per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in secs.items())]
     return "\n".join(lines)

@@ -41,3 +41,24 @@ def test_a_finished_run_lands_in_this_studys_records_once(tmp_path):
         assert run(cfg, run_dir) == record
     lines = (tmp_path / "results" / "st" / "runs.jsonl").read_text().splitlines()
     assert [json.loads(x) for x in lines] == [record]
+
+
+def test_run_summary_shows_the_accuracy_table_or_says_why_there_is_none():
+    from rlselect.pipeline import run_summary
+
+    cost = {"seconds": {"total": 12.0, "selection": 1.0}}
+    trained = RECORD | {
+        "run_dir": "/runs/demo/random-static-b64-s0",
+        "metrics": {"arith": {"accuracy": 0.5}},
+        "base_metrics": {"arith": {"accuracy": 0.4}},
+        "cost": cost,
+    }
+    text = run_summary(trained, "random-static-b64-s0")
+    assert "| arith | 40.0 | 50.0 | +10.0 |" in text and "selection 1" in text
+    picked = trained | {"metrics": {}, "base_metrics": {}, "selection_only": True}
+    text = run_summary(picked, "random-static-b64-s0")
+    assert "| benchmark |" not in text  # no empty table
+    assert (
+        "selection only (selection_only=true): the selected ids are in /runs/demo/random-static-b64-s0/selection.json"
+        in text
+    )

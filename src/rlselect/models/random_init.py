@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rlselect.cache import save_checkpoint, stage_key
+from rlselect.cache import build_once, save_checkpoint, stage_key
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,11 @@ def random_model_path(cache_dir: str | Path, shape: str = "tiny", dtype: str = "
     dtype = ("float32" if shape == "tiny" else "bfloat16") if dtype == "auto" else dtype
     key = stage_key("random-v1", shape, sizes, dtype, seed)
     out = Path(cache_dir) / "models" / f"random-{shape}-{key}"
-    if (out / "done.json").exists():
-        return out
-    model, tok = build_random(shape, seed, dtype, **sizes)
-    params = sum(p.numel() for p in model.parameters())
-    return save_checkpoint(model, tok, out, dict(shape=shape, sizes=sizes, dtype=dtype, seed=seed, params=params))
+
+    def build() -> None:
+        model, tok = build_random(shape, seed, dtype, **sizes)
+        params = sum(p.numel() for p in model.parameters())
+        save_checkpoint(model, tok, out, dict(shape=shape, sizes=sizes, dtype=dtype, seed=seed, params=params))
+
+    build_once(out / "done.json", build, f"the random {shape} model")
+    return out

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import random
 import time
+from functools import partial
 from pathlib import Path
 
 from rlselect import console
-from rlselect.cache import save_checkpoint, stage_key
+from rlselect.cache import build_once, save_checkpoint, stage_key
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +78,20 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
     for key, default in OPTIONAL.items():  # at its default an option stays out of the key
         if cfg.get(key) in (default, None, {}):
             cfg.pop(key, None)
-    data = cfg.get("data", OPTIONAL["data"])
     out = Path(cache_dir) / "models" / f"tiny-sft-{stage_key('tiny-sft-v3', cfg)}"
-    if (out / "done.json").exists():
+    if not build_once(out / "done.json", partial(_sft, cfg, out), "the tiny model's warm start"):
         log.info("warm-started tiny model found at %s (skipping SFT)", out)
-        return out
+    return out
 
+
+def _sft(cfg: dict, out: Path) -> None:
+    """SFT of a fresh tiny model on the task's sft split, saved to `out` (done.json last)."""
     import torch
 
     from rlselect.data import load_records
     from rlselect.models.tiny import build_tiny
 
+    data = cfg.get("data", OPTIONAL["data"])
     t0, steps = time.time(), cfg["max_steps"]
     log.info("warm-starting the tiny model: %d SFT steps on %s's sft split (once; cached in %s)", steps, data, out)
     model, tok = build_tiny(seed=cfg["seed"], config=cfg["model"])
@@ -130,4 +134,3 @@ def warm_start_tiny(cache_dir: str | Path, **overrides) -> Path:
         time.time() - t0,
         out,
     )
-    return out

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rlselect import console
-from rlselect.cache import atomic_write_json, model_fingerprint, read_json, records_key, stage_key
+from rlselect.cache import atomic_write_json, model_fingerprint, read_json, records_key, stage_key, stage_lock
 from rlselect.rollouts.generate import VllmEngine, rollout_rows, sample_completions
 
 BACKENDS = ("hf", "vllm")  # rollouts.backend
@@ -41,6 +41,12 @@ def rollout_stage(
     shard_size = int(cfg.get("shard_size", 128))
     shards = [records[i : i + shard_size] for i in range(0, len(records), shard_size)]
     paths = [root / f"shard_{s:05d}.json" for s in range(len(shards))]
+    with stage_lock(root, "rollouts"):  # one run of a concurrent sweep samples; the others wait, then read
+        return _sample_or_read(model_path, records, cfg, load, model, tokenizer, root, shards, paths)
+
+
+def _sample_or_read(model_path, records, cfg, load, model, tokenizer, root: Path, shards, paths) -> list[dict]:
+    """The rows of every shard: read where a shard is on disk, sampled (and written) where not."""
     todo = [path for path in paths if not path.exists()]
     if not todo:
         log.info("rollouts: all %d shards cached in %s (no work)", len(shards), root)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rlselect.cache import atomic_write_json, model_fingerprint, read_json, stage_key
+from rlselect.cache import atomic_write_json, build_once, model_fingerprint, read_json, stage_key
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +111,16 @@ def perplexity_stage(
     load = dict(load or {})
     key = stage_key("ppl-v1", model_fingerprint(model_path), items, load.get("dtype", "float32"))
     path = Path(cache_root) / "ppl" / key / "ppl.json"
-    if path.exists():
-        log.info("ppl: cached in %s (no work)", path.parent)
-        return {row["id"]: row for row in read_json(path)}
-    if model is None:
+
+    def compute() -> None:
         from rlselect.models import load_model
 
-        model, tokenizer = load_model(model_path, **load)
-    t0 = time.time()
-    rows = perplexities(model, tokenizer, records, batch_size=batch_size)
-    atomic_write_json(path, rows)
-    log.info("ppl: %d items in %.1f s -> %s", len(rows), time.time() - t0, path.parent)
-    return {row["id"]: row for row in rows}
+        m, tok = (model, tokenizer) if model is not None else load_model(model_path, **load)
+        t0 = time.time()
+        rows = perplexities(m, tok, records, batch_size=batch_size)
+        atomic_write_json(path, rows)
+        log.info("ppl: %d items in %.1f s -> %s", len(rows), time.time() - t0, path.parent)
+
+    if not build_once(path, compute, "the reference perplexities"):
+        log.info("ppl: cached in %s (no work)", path.parent)
+    return {row["id"]: row for row in read_json(path)}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from rlselect.cache import atomic_write_json, model_fingerprint, read_json, records_key, stage_key
+from rlselect.cache import atomic_write_json, build_once, model_fingerprint, read_json, records_key, stage_key
 
 
 class RewardRecorder(TrainerCallback):
@@ -50,15 +50,16 @@ def reward_trajectory_stage(
     cfg = {**trainer_cfg, "budget_mode": "equal_epochs", "epochs": epochs}
     key = stage_key("limr-v3", model_fingerprint(model_path), records_key(pool), cfg, seed)
     out = Path(cache_dir) / "reward_trajectories" / key
-    if (out / "trajectories.json").exists():
-        return read_json(out / "trajectories.json")
-    recorder = RewardRecorder(seed)
-    args = dict(cfg.get("args") or {})
-    args["shuffle_dataset"] = True
-    steps_for_budget(len(pool), args, "equal_epochs", 0, epochs)  # validates the config early
-    train_grpo(
-        model_path, pool, {**cfg, "args": args, "rewards": [recorder]}, out / "train", seed=seed, callbacks=[recorder]
-    )
-    traj = recorder.trajectories([r["id"] for r in pool])
-    atomic_write_json(out / "trajectories.json", traj)
-    return traj
+    done = out / "trajectories.json"
+
+    def record() -> None:
+        recorder = RewardRecorder(seed)
+        args = dict(cfg.get("args") or {})
+        args["shuffle_dataset"] = True
+        steps_for_budget(len(pool), args, "equal_epochs", 0, epochs)  # validates the config early
+        run_cfg = {**cfg, "args": args, "rewards": [recorder]}
+        train_grpo(model_path, pool, run_cfg, out / "train", seed=seed, callbacks=[recorder])
+        atomic_write_json(done, recorder.trajectories([r["id"] for r in pool]))
+
+    build_once(done, record, "LIMR's reward trajectories")
+    return read_json(done)
