@@ -8,6 +8,7 @@ rlselect experiment=demo verbose=true              # every library's own logs to
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def main(cfg: DictConfig) -> float | None:
     from hydra.types import RunMode
 
     from rlselect.pipeline import record_failure, run
+    from rlselect.run_config import RunInProgress
 
     run_dir = HydraConfig.get().runtime.output_dir
     try:
@@ -61,6 +63,9 @@ def main(cfg: DictConfig) -> float | None:
     except Exception as exc:
         if HydraConfig.get().mode != RunMode.MULTIRUN:
             raise
+        if isinstance(exc, RunInProgress):  # not a failure, and its directory is another process's
+            logging.getLogger("rlselect").warning("skipped: %s", exc)
+            return None
         record_failure(cfg, run_dir, exc)  # one failed run must not stop a sweep
         return None
     if "metrics" not in record:  # a non-main process of a multi-process launch records nothing

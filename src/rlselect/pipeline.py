@@ -31,7 +31,7 @@ from rlselect.cache import (
 from rlselect.config_checks import check_config
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
-from rlselect.run_config import check_run_dir, claim_run_dir, run_identity
+from rlselect.run_config import check_run_dir, claim_run_dir, run_identity, run_lock
 from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary, uses_rollouts
 
 log = logging.getLogger("rlselect")
@@ -271,13 +271,25 @@ def clear_run_dir(run_dir: Path) -> None:
 
 
 def run(cfg: DictConfig, run_dir: str | Path) -> dict:
-    """Run one (selector, schedule, budget, seed) configuration end to end; returns its record."""
+    """Run one (selector, schedule, budget, seed) configuration end to end; returns its record.
+
+    One process per run directory (`run_lock`; RunInProgress if another holds it), except for the other
+    ranks of a multi-process launch, which follow their main process, and a finished run, which is read.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    finished = (run_dir / "result.json").exists() and not cfg.get("force", False)
+    if finished or world()[0] != 0:
+        return _run(cfg, run_dir)
+    with run_lock(run_dir):
+        return _run(cfg, run_dir)
+
+
+def _run(cfg: DictConfig, run_dir: Path) -> dict:
     from rlselect.logger import start_logger
     from rlselect.train.grpo import train_grpo
 
     t_start = time.time()
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(cfg.cache_dir)
     result_path = run_dir / "result.json"
     identity = run_identity(cfg)

@@ -5,11 +5,20 @@ finished or half-finished run there is reused. Without a check, a run that chang
 (a learning rate, the pool, the benchmarks) would pick up the earlier run's result or checkpoints
 and report them as its own. Each run therefore stores its resolved configuration in the directory
 and a later run with another configuration stops at once, naming the keys that differ.
+
+And one process per run directory: `run_lock` is held while a run computes, so a second process on the
+same directory (a sweep relaunched while its first launch still runs, a requeued Slurm job next to its old
+self) stops at once instead of training into the same checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import platform
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from rlselect.cache import atomic_write_json, read_json
 
 FILE = "run_config.json"
+LOCK, OWNER = "run.lock", "run_owner.json"
 # Where the run writes, how loudly, and how much memory or how many threads a stage may take, not what
 # it computes: these may change between a run and its resume (e.g. a lower vLLM share after an OOM).
 IGNORED = (
@@ -93,3 +103,35 @@ def claim_run_dir(run_dir: Path, identity: dict) -> None:
 
 class RunDirConflict(ValueError):
     """A run directory already holds a run of another configuration."""
+
+
+class RunInProgress(RuntimeError):
+    """Another process is computing the run in this directory now."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Held for a run's whole computation (an flock: it goes with its holder's process); raises
+    RunInProgress at once, naming the holder, when another process holds it."""
+    from filelock import FileLock, Timeout
+
+    lock, owner = FileLock(str(Path(run_dir) / LOCK)), Path(run_dir) / OWNER
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = read_json(owner) if owner.exists() else {}
+        who = ", ".join(f"{k} {v}" for k, v in holder.items()) or "holder unknown"
+        raise RunInProgress(
+            f"{run_dir} is being computed by another process ({who}): let it finish (a rerun then finds the "
+            "result), or give this run another variant=<label>"
+        ) from None
+    except NotImplementedError:  # a filesystem without flock: run unguarded, as before
+        yield
+        return
+    try:
+        atomic_write_json(
+            owner, {"pid": os.getpid(), "host": platform.node(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        )
+        yield
+    finally:
+        lock.release()

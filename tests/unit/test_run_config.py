@@ -54,3 +54,47 @@ def test_memory_and_output_knobs_are_not_part_of_a_runs_identity():
         assert run_identity(cfg(**{knob: 1})) == same, knob  # e.g. a lower vLLM share after an OOM resumes
     for key in ("seed", "rollouts.G", "trainer.args.learning_rate"):
         assert run_identity(cfg(**{key: 1})) != same, key
+
+
+def test_a_run_dir_computed_by_another_process_stops_a_second_one_at_once(tmp_path):
+    import json
+
+    from rlselect.pipeline import run
+    from rlselect.run_config import RunInProgress, run_identity, run_lock
+    from tiny_config import compose_tiny
+
+    cfg = compose_tiny(tmp_path / "cache", tmp_path / "results", "selector=random")
+    run_dir = tmp_path / "runs" / "random-static-b4-s0"
+    run_dir.mkdir(parents=True)
+    with run_lock(run_dir):  # another process is computing this run
+        with pytest.raises(RunInProgress, match=r"random-static-b4-s0 is being computed by another process \(pid \d+"):
+            run(cfg, run_dir)
+        assert sorted(p.name for p in run_dir.iterdir()) == ["run.lock", "run_owner.json"]  # nothing touched
+        assert not (tmp_path / "cache").exists()
+        # ... and once it has finished, its result is read without waiting for the lock
+        claim_run_dir(run_dir, run_identity(cfg))
+        record = {"selector": "random", "metrics": {}, "base_metrics": {}, "cost": {"seconds": {"total": 1.0}}}
+        (run_dir / "result.json").write_text(json.dumps(record))
+        assert run(cfg, run_dir)["selector"] == "random"
+
+
+def test_a_sweep_skips_a_run_another_process_is_computing(tmp_path):
+    import subprocess
+    import sys
+
+    from rlselect.run_config import run_lock
+
+    run_dir = tmp_path / "runs" / "t" / "random-static-b16-s0"
+    run_dir.mkdir(parents=True)
+    with run_lock(run_dir):
+        out = subprocess.run(
+            [sys.executable, "-m", "rlselect.cli", "-m", "experiment=demo", "selector=random", "seed=0", "budget=16"]
+            + ["study=t", "logger=none", f"hydra.sweep.dir={tmp_path}/runs/t", f"results_dir={tmp_path}/results"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "skipped: " in out.stdout + out.stderr and "is being computed by another process" in out.stdout + out.stderr
+    assert not (run_dir / "failed.json").exists() and not (tmp_path / "results").exists()
