@@ -56,20 +56,27 @@ def main(cfg: DictConfig) -> float | None:
 
     from rlselect.pipeline import record_failure, run
     from rlselect.run_config import RunInProgress
+    from rlselect.sweep import note_outcome
 
-    run_dir = HydraConfig.get().runtime.output_dir
+    hydra_cfg = HydraConfig.get()
+    run_dir, sweep_dir = hydra_cfg.runtime.output_dir, hydra_cfg.sweep.dir
+    found_finished = (Path(run_dir) / "result.json").exists() and not cfg.get("force", False)
     try:
         record = run(cfg, run_dir)
     except Exception as exc:
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
+        if hydra_cfg.mode != RunMode.MULTIRUN:
             raise
         if isinstance(exc, RunInProgress):  # not a failure, and its directory is another process's
             logging.getLogger("rlselect").warning("skipped: %s", exc)
+            note_outcome(sweep_dir, run_dir, "skipped", "another process is computing it")
             return None
-        record_failure(cfg, run_dir, exc)  # one failed run must not stop a sweep
+        failure = record_failure(cfg, run_dir, exc)  # one failed run must not stop a sweep
+        note_outcome(sweep_dir, run_dir, "failed", failure["error"][:300])
         return None
     if "metrics" not in record:  # a non-main process of a multi-process launch records nothing
         return None
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        note_outcome(sweep_dir, run_dir, "already finished" if found_finished else "finished")
     accs = [m["accuracy"] for m in record["metrics"].values() if m.get("accuracy") is not None]
     return sum(accs) / len(accs) if accs else None  # the objective for Hydra sweepers
 

@@ -1,0 +1,78 @@
+"""The end of a sweep (`rlselect -m ...`): one summary of what became of its runs.
+
+Each run of a sweep notes its outcome in `<hydra.sweep.dir>/sweep_outcomes.jsonl`, tagged with the sweep's
+id, which the launching process puts in the environment before any job starts (the basic launcher runs the
+jobs in that process; submitit's local and Slurm jobs inherit its environment). When every job has
+returned, `SweepSummary` (a Hydra callback, conf/config.yaml) counts this sweep's outcomes and says where the
+failures and the tables are. The sweep's runs may be spread over machines; the file is on the shared
+filesystem the run directories are on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from rlselect.cache import append_jsonl
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = "sweep_outcomes.jsonl"
+ENV = "RLSELECT_SWEEP_ID"
+# What became of a run: trained and evaluated (or selected, for selection_only), found finished, failed,
+# or skipped because another process was computing it.
+STATUSES = ("finished", "already finished", "failed", "skipped")
+
+
+def note_outcome(sweep_dir: str | Path, run_dir: str | Path, status: str, detail: str = "") -> None:
+    """Called by each run of a sweep (cli.main); a no-op outside one started by this module's callback."""
+    if sweep_id := os.environ.get(ENV):
+        line = {"sweep": sweep_id, "run": Path(run_dir).name, "status": status, "detail": detail}
+        append_jsonl(Path(sweep_dir) / OUTCOMES, line)
+
+
+def summary(outcomes: list[dict], study: str, results_dir: str) -> list[str]:
+    """The summary's lines for one sweep's outcomes."""
+    counts = Counter(o["status"] for o in outcomes)
+    parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
+    lines = [f"sweep of {len(outcomes)} runs: {', '.join(parts) or 'no run reported back'}"]
+    for o in outcomes:
+        if o["status"] in ("failed", "skipped"):
+            lines.append(f"  {o['status']}: {o['run']}: {o['detail']}")
+    if counts["failed"]:
+        lines.append(
+            f"tracebacks: {results_dir}/{study}/failures.jsonl (the same command again redoes only the runs not finished)"
+        )
+    if counts["finished"] or counts["already finished"]:
+        where = "" if results_dir == "results" else f" results_dir={results_dir}"
+        lines.append(f"tables: python -m rlselect.report study={study}{where}")
+    return lines
+
+
+def _read(path: Path) -> list[dict]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a killed job
+            continue
+    return rows
+
+
+class SweepSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        os.environ[ENV] = uuid.uuid4().hex
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_id, path = os.environ.pop(ENV, None), Path(config.hydra.sweep.dir) / OUTCOMES
+        outcomes = [o for o in _read(path) if o.get("sweep") == sweep_id]
+        for line in summary(outcomes, str(config.study), str(config.results_dir)):
+            log.info("%s", line)
