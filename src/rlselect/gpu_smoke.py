@@ -158,7 +158,7 @@ def _has_vllm() -> bool:
 def main(argv: list[str] | None = None) -> int:
     from rlselect import console
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rlselect.gpu_smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--shape", default="1.5b")
     parser.add_argument("--dtype", default="bfloat16")
     parser.add_argument("--device", default="cuda")

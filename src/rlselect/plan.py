@@ -125,9 +125,9 @@ def check_gpu(model_name: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rlselect.plan")
+    parser = argparse.ArgumentParser(prog="python -m rlselect.plan", description=__doc__)
     parser.add_argument("--check-gpu", action="store_true", help="exit non-zero with an explanation without CUDA")
-    parser.add_argument("overrides", nargs="*")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. experiment=reproduce_gsm8k seed=0,1")
     ns = parser.parse_args(argv)
     if ns.check_gpu:  # before a sweep starts (or is submitted): its configs first, then the machine
         if problems := config_problems(ns.overrides):

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rlselect import console
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rlselect.smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--presets", default="", help="comma-separated preset names (default: all)")
     parser.add_argument("--every-selector", action="store_true", help="every selector of each sweep")
     parser.add_argument("--out", default="results/smoke")

@@ -1,8 +1,9 @@
 """`python -m rlselect.report study=<name> [results_dir=<dir>]`: a study's tables and figures.
 
-Builds the base-vs-trained table (results/<study>/table.md, also printed), the paper-layout tables (tables.md,
-tables.tex; tables.md ends with the verdicts on the papers' claims, also printed) and figures (*.png) beside it. `study=all` (or just `all`) does this for every study folder under
-results_dir that holds a runs.jsonl.
+Builds the base-vs-trained table (results/<study>/table.md, also printed), the paper-layout tables
+(tables.md, tables.tex; tables.md ends with the verdicts on the papers' claims, also printed) and figures
+(*.png) beside it. `study=all` (or just `all`) does this for every study folder under results_dir that
+holds a runs.jsonl. Only the runs' records are read (never W&B).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from rlselect.report.build import build_study
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rlselect.report")
+    parser = argparse.ArgumentParser(
+        prog="python -m rlselect.report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("assignments", nargs="*", help="study=<name>|all results_dir=<dir>")
     opts = {"study": "demo", "results_dir": "results"}
     for a in parser.parse_args(argv).assignments:
