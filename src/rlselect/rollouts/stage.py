@@ -42,43 +42,38 @@ def rollout_stage(
     shards = [records[i : i + shard_size] for i in range(0, len(records), shard_size)]
     paths = [root / f"shard_{s:05d}.json" for s in range(len(shards))]
     with stage_lock(root, "rollouts"):  # one run of a concurrent sweep samples; the others wait, then read
-        return _sample_or_read(model_path, records, cfg, load, model, tokenizer, root, shards, paths)
-
-
-def _sample_or_read(model_path, records, cfg, load, model, tokenizer, root: Path, shards, paths) -> list[dict]:
-    """The rows of every shard: read where a shard is on disk, sampled (and written) where not."""
-    todo = [path for path in paths if not path.exists()]
-    if not todo:
-        log.info("rollouts: all %d shards cached in %s (no work)", len(shards), root)
-    elif len(todo) < len(shards):
-        log.info("rollouts: resuming, %d of %d shards already done", len(shards) - len(todo), len(shards))
-    tokenizer, sample = _sampler(model_path, model, tokenizer, cfg, load) if todo else (None, None)
-    t0 = time.time()
-    rows: list[dict] = []
-    bar = console.progress(len(records), f"rollouts (G={cfg['G']})", unit="prompt")
-    for s, (shard, path) in enumerate(zip(shards, paths)):
-        if path.exists():
-            rows.extend(read_json(path))
-        else:  # each prompt seeded from (rollouts.seed, its id), whatever the sharding
-            shard_rows = rollout_rows(tokenizer, sample, shard, cfg, G=cfg["G"], seed=cfg["seed"])
-            atomic_write_json(path, shard_rows)
-            rows.extend(shard_rows)
-            log.debug("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
-        bar.update(len(shard))
-    bar.close()
-    (root / "done").touch()
-    if todo:
-        log.info(
-            "rollouts: %d prompts x %d at %s, mean success rate %.3f (%.0f s)",
-            len(rows),
-            cfg["G"],
-            Path(str(model_path)).name,
-            sum(r["p"] for r in rows) / max(1, len(rows)),
-            time.time() - t0,
-        )
-        # what computing the stage cost, for the runs that later read it from the cache
-        prev = read_json(root / "cost.json") if (root / "cost.json").exists() else {"seconds": 0.0}
-        atomic_write_json(root / "cost.json", {"seconds": round(prev["seconds"] + time.time() - t0, 2)})
+        todo = [path for path in paths if not path.exists()]
+        if not todo:
+            log.info("rollouts: all %d shards cached in %s (no work)", len(shards), root)
+        elif len(todo) < len(shards):
+            log.info("rollouts: resuming, %d of %d shards already done", len(shards) - len(todo), len(shards))
+        tokenizer, sample = _sampler(model_path, model, tokenizer, cfg, load) if todo else (None, None)
+        t0 = time.time()
+        rows: list[dict] = []
+        bar = console.progress(len(records), f"rollouts (G={cfg['G']})", unit="prompt")
+        for s, (shard, path) in enumerate(zip(shards, paths)):
+            if path.exists():
+                rows.extend(read_json(path))
+            else:  # each prompt seeded from (rollouts.seed, its id), whatever the sharding
+                shard_rows = rollout_rows(tokenizer, sample, shard, cfg, G=cfg["G"], seed=cfg["seed"])
+                atomic_write_json(path, shard_rows)
+                rows.extend(shard_rows)
+                log.debug("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
+            bar.update(len(shard))
+        bar.close()
+        (root / "done").touch()
+        if todo:
+            log.info(
+                "rollouts: %d prompts x %d at %s, mean success rate %.3f (%.0f s)",
+                len(rows),
+                cfg["G"],
+                Path(str(model_path)).name,
+                sum(r["p"] for r in rows) / max(1, len(rows)),
+                time.time() - t0,
+            )
+            # what computing the stage cost, for the runs that later read it from the cache
+            prev = read_json(root / "cost.json") if (root / "cost.json").exists() else {"seconds": 0.0}
+            atomic_write_json(root / "cost.json", {"seconds": round(prev["seconds"] + time.time() - t0, 2)})
     return rows
 
 
