@@ -14,7 +14,7 @@ SCRIPT = """
 import os
 print("body ran in", os.getpid(), flush=True)
 from rlselect.rewards import math_reward, verifier_pids
-print("reward", math_reward(r"\\boxed{\\sqrt{2}/2}", r"\\frac{\\sqrt2}{2}"), flush=True)
+print("reward", math_reward(r"\\boxed{\\sqrt{2}/2}", r"\\frac{\\sqrt2}{2}", timeout=5.0), flush=True)
 print("workers", len(verifier_pids()), flush=True)
 """
 
