@@ -75,7 +75,8 @@ def stage_lock(artifact: str | Path, what: str) -> Iterator[None]:
     first to get here computes the artifact, the others wait for it (one log line), then find it and skip
     the work, instead of each computing it again and racing on its temp files. An flock, freed by the
     kernel when its holder dies, so a killed run never blocks the next. On a filesystem without flock
-    (some Lustre mounts) it warns and runs unlocked.
+    (some Lustre mounts) filelock 4 falls back to its own lease-based soft lock; filelock 3 raises
+    NotImplementedError there, and then this warns and runs unlocked.
     """
     from filelock import FileLock, Timeout
 

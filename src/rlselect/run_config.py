@@ -125,7 +125,7 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             f"{run_dir} is being computed by another process ({who}): let it finish (a rerun then finds the "
             "result), or give this run another variant=<label>"
         ) from None
-    except NotImplementedError:  # a filesystem without flock: run unguarded, as before
+    except NotImplementedError:  # filelock 3 on a filesystem without flock: run unguarded, as before
         yield
         return
     try:
