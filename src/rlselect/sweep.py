@@ -2,7 +2,8 @@
 
 Each run of a sweep notes its outcome in `<hydra.sweep.dir>/sweep_outcomes.jsonl`, tagged with the sweep's
 id, which the launching process puts in the environment before any job starts (the basic launcher runs the
-jobs in that process; submitit's local and Slurm jobs inherit its environment). When every job has
+jobs in that process; submitit's local jobs inherit its environment, and Slurm's do under sbatch's default
+--export=ALL; checked here with the basic and the submitit_local launchers only). When every job has
 returned, `SweepSummary` (a Hydra callback, conf/config.yaml) counts this sweep's outcomes and says where the
 failures and the tables are. The sweep's runs may be spread over machines; the file is on the shared
 filesystem the run directories are on.
