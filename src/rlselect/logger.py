@@ -57,6 +57,7 @@ def start_logger(cfg: dict, run_dir: Path, config: dict[str, Any], name: str):
         entity=cfg.get("entity"),
         name=name,
         group=cfg.get("group"),
+        job_type=cfg.get("job_type"),
         config=config,
         dir=str(run_dir),
         reinit="finish_previous",

@@ -73,3 +73,13 @@ def test_an_error_without_a_message_still_falls_back_offline(clean_wandb_env, tm
         logger = start_logger({"name": "wandb"}, tmp_path / "run", {}, "r2")
     assert logger.run.settings.mode == "offline" and "RuntimeError" in caplog.text
     logger.finish()
+
+
+def test_a_studys_runs_share_a_wandb_group_and_name_their_selector(clean_wandb_env, tmp_path):
+    from rlselect.cli import compose
+
+    cfg = compose(["experiment=demo", "selector=random", "logger=wandb"])
+    assert cfg.logger.group == "demo" and cfg.logger.job_type == "random"
+    logger = start_logger(dict(cfg.logger), tmp_path / "run", {"seed": 0}, "random-static-b64-s0")
+    assert logger.run.group == "demo" and logger.run.job_type == "random"
+    logger.finish()
