@@ -145,12 +145,25 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def append_jsonl(path: str | Path, obj: Any) -> None:
-    """One line per call; a single write() of a short line is not interleaved by other writers."""
-    path = Path(path)
+def _jsonl_lock(path: Path):
+    """Appends from the jobs of a sweep take turns: O_APPEND alone does not keep lines whole over NFS, where
+    jobs on several nodes write the same records file."""
+    from filelock import FileLock
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{path}.lock")
+
+
+def _append_line(path: Path, obj: Any) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(obj, default=str) + "\n")
+
+
+def append_jsonl(path: str | Path, obj: Any) -> None:
+    """One line per call, written whole whatever other processes append at the same time."""
+    path = Path(path)
+    with _jsonl_lock(path):
+        _append_line(path, obj)
 
 
 RUN_RECORD_KEY = ("selector", "schedule", "budget", "seed", "data", "variant")
@@ -165,12 +178,13 @@ def append_jsonl_once(path: str | Path, record: dict) -> bool:
     """Append `record` unless a record with the same `run_record_key` is already in `path` (unreadable
     lines are skipped here; the report names them). Whether it appended."""
     path, key = Path(path), run_record_key(record)
-    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-        with contextlib.suppress(json.JSONDecodeError, AttributeError):
-            if run_record_key(json.loads(line)) == key:
-                return False
-    append_jsonl(path, record)
-    return True
+    with _jsonl_lock(path):  # the check and the append as one step
+        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+            with contextlib.suppress(json.JSONDecodeError, AttributeError):
+                if run_record_key(json.loads(line)) == key:
+                    return False
+        _append_line(path, record)
+        return True
 
 
 def save_checkpoint(model, tokenizer, out: Path, meta: dict) -> Path:

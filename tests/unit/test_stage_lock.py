@@ -68,3 +68,31 @@ def test_a_killed_holder_does_not_block_the_next_run(tmp_path):
     assert build_once(done, lambda: done.write_text("{}"), "the test artifact") is True
     assert build_once(done, lambda: done.write_text("again"), "the test artifact") is False
     assert done.read_text() == "{}"
+
+
+def test_record_appends_hold_the_records_files_lock(tmp_path, monkeypatch):
+    """Jobs on several nodes append to one runs.jsonl over NFS, where O_APPEND alone does not keep lines
+    whole; append_jsonl_once's check and append must be one step (else a run is recorded twice)."""
+    from filelock import FileLock, Timeout
+
+    from rlselect import cache
+
+    path = tmp_path / "study" / "runs.jsonl"
+    held = []
+
+    def append_while_checking(p, obj):
+        attempt = FileLock(f"{p}.lock")  # another file descriptor: another process's attempt, in effect
+        try:
+            attempt.acquire(timeout=0)
+            attempt.release()
+            held.append(False)
+        except Timeout:
+            held.append(True)
+        real_append(p, obj)
+
+    real_append = cache._append_line
+    monkeypatch.setattr(cache, "_append_line", append_while_checking)
+    record = {"selector": "random", "schedule": "static", "budget": 4, "seed": 0, "data": "arith", "variant": None}
+    cache.append_jsonl(path, {"a": 1})
+    assert cache.append_jsonl_once(path, record) and not cache.append_jsonl_once(path, record)
+    assert held == [True, True] and len(path.read_text().splitlines()) == 2
