@@ -54,13 +54,13 @@ def main(cfg: DictConfig) -> float | None:
     console.configure(verbose=bool(cfg.get("verbose", False)))
     from hydra.types import RunMode
 
-    from rlselect.pipeline import record_failure, run
+    from rlselect.pipeline import is_finished, record_failure, run
     from rlselect.run_config import RunInProgress
     from rlselect.sweep import note_outcome
 
     hydra_cfg = HydraConfig.get()
     run_dir, sweep_dir = hydra_cfg.runtime.output_dir, hydra_cfg.sweep.dir
-    found_finished = (Path(run_dir) / "result.json").exists() and not cfg.get("force", False)
+    found_finished = is_finished(cfg, run_dir)
     try:
         record = run(cfg, run_dir)
     except Exception as exc:

@@ -270,6 +270,11 @@ def clear_run_dir(run_dir: Path) -> None:
             path.unlink()
 
 
+def is_finished(cfg: DictConfig, run_dir: str | Path) -> bool:
+    """A finished run that this call reads instead of computing (unless force=true)."""
+    return (Path(run_dir) / "result.json").exists() and not cfg.get("force", False)
+
+
 def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one (selector, schedule, budget, seed) configuration end to end; returns its record.
 
@@ -278,8 +283,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict:
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    finished = (run_dir / "result.json").exists() and not cfg.get("force", False)
-    if finished or world()[0] != 0:
+    if is_finished(cfg, run_dir) or world()[0] != 0:
         return _run(cfg, run_dir)
     with run_lock(run_dir):
         return _run(cfg, run_dir)
