@@ -449,3 +449,58 @@ def test_settings_validate_early():
             Settings(**bad)
     with pytest.raises(TypeError):  # a misspelt setting (CLI, conf/eval group or keyword) is an error
         evaluate("unused", ["arith"], max_gen_tokens=8)
+
+
+# ----------------------------------------------------------------------------- a user's own dataset
+
+
+@pytest.fixture
+def user_dataset(tmp_path, monkeypatch):
+    """A dataset added as README shows (one registered loader reading <folder>/<split>.jsonl), with no
+    task YAML of its own: 5 test problems under <tmp>/data/user_math/test.jsonl."""
+    from rlselect.data import LOADERS
+    from rlselect.data.io import convert_rows, field, read_rows
+    from rlselect.data.schema import make_record
+
+    def load_user_math(split, path=None, **kw):
+        def convert(row, i):
+            q, a = field(row, "problem"), field(row, "answer")
+            return make_record(id=f"user_math-{split}-{i}", question=q, answer=a, source="user_math", family="user")
+
+        return convert_rows(*read_rows(path, split, "me/user_math"), convert)
+
+    monkeypatch.setitem(LOADERS, "user_math", load_user_math)
+    folder = tmp_path / "data" / "user_math"
+    folder.mkdir(parents=True)
+    rows = [{"problem": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(5)]
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path / "data"
+
+
+def test_a_registered_dataset_is_a_benchmark(tiny_lm, user_dataset, monkeypatch, tmp_path):
+    """A dataset registered in rlselect.data is evaluated on its test split with the shipped task
+    template (prompt, verifier, metrics), without a task YAML of its own."""
+    from rlselect.eval.benchmarks import TEMPLATE, eval_test_items
+
+    answers = iter(["\\boxed{0}", "\\boxed{2}", "\\boxed{5}", "no answer", "\\boxed{8}"])  # 3 of 5 right
+    monkeypatch.setattr(tiny_lm, "generate_until", lambda requests, disable_tqdm=False: [next(answers) for _ in requests])
+    out = tmp_path / "out"
+    (row,) = evaluate(tiny_lm, ["user_math"], data_dir=user_dataset, output_dir=out, **FAST)
+    assert row["task"] == "rlselect_user_math" and row["n_problems"] == 5
+    assert row["accuracy"] == pytest.approx(0.6)
+    assert [p["score"] for p in row["per_problem"]] == [1.0, 1.0, 0.0, 0.0, 1.0]
+    assert str(TEMPLATE) in row["task_yaml"]
+    assert row["data_source"] == str((user_dataset / "user_math" / "test.jsonl").resolve())
+    _check_fields(row, out)
+    (samples,) = out.glob("samples_rlselect_user_math_*.jsonl")
+    sample = json.loads(samples.read_text().splitlines()[0])
+    assert "What is 0 + 0?" in sample["arguments"]["gen_args_0"]["arg_0"]
+
+    # the leakage check reads the same test split
+    records, unloaded = eval_test_items({"runs": [{"benchmarks": ["user_math"]}], "data_dir": str(user_dataset)})
+    assert unloaded == [] and [r["answer"] for r in records] == ["0", "2", "4", "6", "8"]
+
+
+def test_an_unknown_benchmark_names_the_registered_datasets():
+    with pytest.raises(ValueError, match=r"unknown benchmark 'nope'.*gsm8k.*webinstruct"):
+        evaluate("unused", ["nope"])

@@ -16,6 +16,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 TASKS_DIR = Path(__file__).parent / "tasks"
+TEMPLATE = TASKS_DIR / "_rlselect_math_template"
 
 # benchmark name (= rlselect.data loader name) -> lm-eval task name (tasks/rlselect_<name>.yaml)
 BENCHMARKS = {name: f"rlselect_{name}" for name in ("arith", "digits", "gsm8k", "math500", "aime24", "aime25", "amc23")}
@@ -23,10 +24,42 @@ BENCHMARKS = {name: f"rlselect_{name}" for name in ("arith", "digits", "gsm8k", 
 GENERATED = {"arith", "digits"}
 
 
+def is_benchmark(name: str) -> bool:
+    """A shipped benchmark, or any dataset registered in rlselect.data (evaluated with the shipped
+    task template, see `task_paths`)."""
+    from rlselect.data import LOADERS
+
+    return name in BENCHMARKS or name in LOADERS
+
+
 def task_name(benchmark: str) -> str:
-    if benchmark not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {benchmark!r}; available: {', '.join(BENCHMARKS)}")
-    return BENCHMARKS[benchmark]
+    """The lm-eval task of a benchmark (ValueError listing the known ones)."""
+    from rlselect.data import LOADERS
+
+    if not is_benchmark(benchmark):
+        known = sorted({*BENCHMARKS, *LOADERS})
+        raise ValueError(f"unknown benchmark {benchmark!r}; available: {', '.join(known)} (or register a dataset)")
+    return f"rlselect_{benchmark}"
+
+
+def task_paths(benchmarks, scratch: str | Path) -> list[str]:
+    """Folders for lm-eval's TaskManager(include_path=...): the shipped tasks, plus `scratch` with
+    a task YAML for every registered dataset that has none shipped (the shipped template, pointed
+    at that dataset), so that a dataset added in one file is also a benchmark."""
+    paths = [str(TASKS_DIR)]
+    for name in dict.fromkeys(benchmarks):
+        if name not in BENCHMARKS:
+            task = f"include: {json.dumps(str(TEMPLATE))}\ntask: {task_name(name)}\ndataset_kwargs:\n  benchmark: {name}\n"
+            Path(scratch, f"{task_name(name)}.yaml").write_text(task)
+            paths[1:] = [str(scratch)]
+    return paths
+
+
+def task_yaml(benchmark: str) -> str:
+    """Where a benchmark's task is defined (recorded with its results)."""
+    if benchmark in BENCHMARKS:
+        return str(TASKS_DIR / f"{BENCHMARKS[benchmark]}.yaml")
+    return f"{TEMPLATE} (dataset_kwargs.benchmark={benchmark})"
 
 
 def data_path(benchmark: str, data_dir: str | Path | None) -> Path | None:
@@ -125,7 +158,7 @@ def eval_test_items(eval_cfg: Any) -> tuple[list[dict], list[str]]:
                 continue
             seen.add(where)
             folder = Path(str(data_dir)).expanduser() / name
-            if name not in BENCHMARKS:
+            if not is_benchmark(name):
                 unloaded.append(f"{name}: unknown benchmark")
             elif name not in GENERATED and not data_dir:
                 unloaded.append(f"{name}:{split}: eval.data_dir is null (the dataset hub is not queried)")

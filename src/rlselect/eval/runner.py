@@ -19,6 +19,7 @@ import inspect
 import logging
 import re
 import sys
+import tempfile
 import time
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from unittest import mock
 
 import rlselect
 from rlselect import console
-from rlselect.eval.benchmarks import GENERATED, TASKS_DIR, describe_source, records_digest, task_name
+from rlselect.eval.benchmarks import GENERATED, describe_source, records_digest, task_name, task_paths, task_yaml
 from rlselect.eval.metrics import clear_cache, score_completions
 from rlselect.models.stop_tokens import stop_strings
 
@@ -206,8 +207,9 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     # Only the project's task folder is indexed; the metadata reaches utils.custom_dataset.
     data_dir = str(Path(s.data_dir).expanduser().resolve()) if s.data_dir else None
     meta = {"data_dir": data_dir, "eval_split": s.split, "arith_seed": s.arith_seed, "family": s.family}
-    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=meta)
-    tasks = tm.load(list(names.values()))["tasks"]
+    with tempfile.TemporaryDirectory(prefix="rlselect-tasks-") as scratch:  # read by lm-eval here only
+        tm = TaskManager(include_path=task_paths(names, scratch), include_defaults=False, metadata=meta)
+        tasks = tm.load(list(names.values()))["tasks"]
     for task in tasks.values():
         task.set_config("repeats", p.k)
     # A ".json" output path makes lm-eval write into output_dir itself (not a per-model subfolder).
@@ -274,7 +276,7 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
                 "dtype": str(getattr(getattr(lm, "model", None), "dtype", s.dtype)).replace("torch.", ""),
                 "elapsed_s_all_benchmarks": elapsed,
                 "task": name,
-                "task_yaml": str(TASKS_DIR / f"{name}.yaml"),
+                "task_yaml": task_yaml(bench),
                 "generation_kwargs": {**tasks[name].config.generation_kwargs},
                 "arith_seed": s.arith_seed if bench in GENERATED else None,
                 "data_source": describe_source(bench, s.split, data_dir, s.arith_seed, s.family),
