@@ -483,7 +483,9 @@ def test_a_registered_dataset_is_a_benchmark(tiny_lm, user_dataset, monkeypatch,
     from rlselect.eval.benchmarks import TEMPLATE, eval_test_items
 
     answers = iter(["\\boxed{0}", "\\boxed{2}", "\\boxed{5}", "no answer", "\\boxed{8}"])  # 3 of 5 right
-    monkeypatch.setattr(tiny_lm, "generate_until", lambda requests, disable_tqdm=False: [next(answers) for _ in requests])
+    monkeypatch.setattr(
+        tiny_lm, "generate_until", lambda requests, disable_tqdm=False: [next(answers) for _ in requests]
+    )
     out = tmp_path / "out"
     (row,) = evaluate(tiny_lm, ["user_math"], data_dir=user_dataset, output_dir=out, **FAST)
     assert row["task"] == "rlselect_user_math" and row["n_problems"] == 5

@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rlselect.eval", description=desc, argument_default=argparse.SUPPRESS)
     p.add_argument("--model", required=True, help="checkpoint folder (or hub id on a connected machine)")
     p.add_argument("--tokenizer", help="tokenizer path (default: the model's)")
-    p.add_argument("--benchmarks", default="arith", help=f"comma-separated: {','.join(BENCHMARKS)} or any registered dataset")
+    p.add_argument(
+        "--benchmarks", default="arith", help=f"comma-separated: {','.join(BENCHMARKS)} or any registered dataset"
+    )
     p.add_argument("--protocol", help="greedy (default) | avg@k | avg@<k>")
     p.add_argument("--k", type=int, help="samples per problem for avg@k")
     p.add_argument("--temperature", type=float, help="avg@k sampling temperature (default 0.7)")

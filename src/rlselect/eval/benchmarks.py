@@ -49,7 +49,9 @@ def task_paths(benchmarks, scratch: str | Path) -> list[str]:
     paths = [str(TASKS_DIR)]
     for name in dict.fromkeys(benchmarks):
         if name not in BENCHMARKS:
-            task = f"include: {json.dumps(str(TEMPLATE))}\ntask: {task_name(name)}\ndataset_kwargs:\n  benchmark: {name}\n"
+            task = (
+                f"include: {json.dumps(str(TEMPLATE))}\ntask: {task_name(name)}\ndataset_kwargs:\n  benchmark: {name}\n"
+            )
             Path(scratch, f"{task_name(name)}.yaml").write_text(task)
             paths[1:] = [str(scratch)]
     return paths
