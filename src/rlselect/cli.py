@@ -55,7 +55,7 @@ def main(cfg: DictConfig) -> float | None:
     from hydra.types import RunMode
 
     from rlselect.pipeline import is_finished, record_failure, run
-    from rlselect.run_config import RunInProgress
+    from rlselect.run_config import RunInProgress, is_refusal
     from rlselect.sweep import note_outcome
 
     hydra_cfg = HydraConfig.get()
@@ -65,6 +65,9 @@ def main(cfg: DictConfig) -> float | None:
         record = run(cfg, run_dir)
     except Exception as exc:
         if hydra_cfg.mode != RunMode.MULTIRUN:
+            if is_refusal(exc) and not console.VERBOSE:  # a configuration error: its message says it all
+                logging.getLogger("rlselect").error("error: %s", exc)
+                raise SystemExit(2) from None
             raise
         if isinstance(exc, RunInProgress):  # not a failure, and its directory is another process's
             logging.getLogger("rlselect").warning("skipped: %s", exc)

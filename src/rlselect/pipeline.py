@@ -31,7 +31,7 @@ from rlselect.cache import (
 from rlselect.config_checks import check_config
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
-from rlselect.run_config import check_run_dir, claim_run_dir, run_identity, run_lock
+from rlselect.run_config import check_run_dir, claim_run_dir, refuse, run_identity, run_lock
 from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary, uses_rollouts
 
 log = logging.getLogger("rlselect")
@@ -162,7 +162,16 @@ class Prepared:
 
 
 def validate(cfg: DictConfig) -> Prepared:
-    """Every cheap check before any expensive stage: names, data rows, budget, validation set."""
+    """Every cheap check before any expensive stage: names, data rows, budget, validation set. A
+    ValueError (DataError included) here is a refusal (`run_config.refuse`): nothing has run yet."""
+    try:
+        return _validate(cfg)
+    except ValueError as exc:
+        refuse(exc)
+        raise
+
+
+def _validate(cfg: DictConfig) -> Prepared:
     from rlselect.eval.benchmarks import eval_test_items
     from rlselect.selectors import get_selector
 

@@ -101,12 +101,26 @@ def claim_run_dir(run_dir: Path, identity: dict) -> None:
     atomic_write_json(Path(run_dir) / FILE, identity)
 
 
+def refuse(exc: Exception) -> None:
+    """Mark `exc` as a refusal: an error in the run's configuration or inputs, found before any work
+    (the CLI prints its message alone, without a traceback, unless verbose=true)."""
+    exc.rlselect_refused = True  # type: ignore[attr-defined]
+
+
+def is_refusal(exc: BaseException) -> bool:
+    return bool(getattr(exc, "rlselect_refused", False))
+
+
 class RunDirConflict(ValueError):
     """A run directory already holds a run of another configuration."""
+
+    rlselect_refused = True
 
 
 class RunInProgress(RuntimeError):
     """Another process is computing the run in this directory now."""
+
+    rlselect_refused = True
 
 
 @contextlib.contextmanager
