@@ -189,6 +189,7 @@ def _validate(cfg: DictConfig) -> Prepared:
     if "val_features" in selector.needs and not val:
         raise ValueError(f"selector {selector.name} needs a validation set: set data.val_split")
     params = dict(_plain(cfg.selector.get("params")) or {})
+    selector.check_params(params)
     return Prepared(selector, params, data_cfg, pool, val, budget, schedule)
 
 

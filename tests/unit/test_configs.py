@@ -43,12 +43,26 @@ def test_every_run_of_every_preset_passes_the_early_config_checks(name):
     enumerated keys, trainer.args field names and eval group are what the stages accept)."""
     from rlselect.config_checks import check_config
     from rlselect.plan import sweep_runs
+    from rlselect.selectors import get_selector
 
     runs = sweep_runs(_compose(f"experiment={name}", hydra_cfg=True))
     distinct = {tuple((k, v) for k, v in run.items() if k not in ("seed", "budget")) for run in runs}
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):  # once: composing is then cheap
         for run in distinct:  # seeds and budgets change no checked key but those two integers
-            check_config(compose(config_name="config", overrides=[f"experiment={name}", *(f"{k}={v}" for k, v in run)]))
+            cfg = compose(config_name="config", overrides=[f"experiment={name}", *(f"{k}={v}" for k, v in run)])
+            check_config(cfg)
+            get_selector(cfg.selector.name).check_params(dict(cfg.selector.get("params") or {}))
+
+
+@pytest.mark.parametrize("option", sorted(p.stem for p in (Path(CONF_DIR) / "selector").glob("*.yaml")))
+def test_every_selector_yaml_names_only_params_its_selector_takes(option):
+    from rlselect.selectors import get_selector
+
+    cfg = _compose(f"selector={option}")
+    selector = get_selector(cfg.selector.name)
+    selector.check_params(dict(cfg.selector.get("params") or {}))
+    with pytest.raises(ValueError, match=rf"selector.params.no_such_key: selector {cfg.selector.name} takes"):
+        selector.check_params({**(cfg.selector.get("params") or {}), "no_such_key": 1})
 
 
 @pytest.mark.parametrize("launcher", ["submitit_slurm", "slurm"])

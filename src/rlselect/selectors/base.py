@@ -8,6 +8,7 @@ pipeline's cached stages beforehand, as named in the selector's `needs`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,16 @@ class Selector:
 
     def __call__(self, inputs: SelectionInputs, budget: int, seed: int, **params) -> list[str]:
         return self.fn(inputs, budget, seed, **params)
+
+    def check_params(self, params: dict) -> None:
+        """A ValueError naming a `selector.params` key the selector does not take: checked before
+        any stage, since the selector itself runs after the rollouts and the gradient features."""
+        taken = list(inspect.signature(self.fn).parameters.values())[3:]  # after inputs, budget, seed
+        if any(p.kind is p.VAR_KEYWORD for p in taken):
+            return
+        if unknown := sorted(set(params) - {p.name for p in taken}):
+            names = ", ".join(p.name for p in taken) or "no params"
+            raise ValueError(f"selector.params.{unknown[0]}: selector {self.name} takes {names}")
 
 
 SELECTORS: dict[str, Selector] = {}
