@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -310,7 +311,10 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
     if cfg.get("force", False):
         clear_run_dir(run_dir)
     else:
-        check_run_dir(run_dir, identity)  # before a finished result or a checkpoint of another run is reused
+        # before a finished result or a checkpoint of another run is reused
+        if changed := check_run_dir(run_dir, identity, finished=result_path.exists()):
+            log.info("evaluation settings changed (%s): training kept, evaluation redone", "; ".join(changed))
+            shutil.rmtree(run_dir / "eval_trained", ignore_errors=True)
     if result_path.exists():
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)
         record = read_json(result_path)

@@ -4,7 +4,8 @@ A run directory is named by selector, schedule, budget and seed only (conf/confi
 finished or half-finished run there is reused. Without a check, a run that changes anything else
 (a learning rate, the pool, the benchmarks) would pick up the earlier run's result or checkpoints
 and report them as its own. Each run therefore stores its resolved configuration in the directory
-and a later run with another configuration stops at once, naming the keys that differ.
+and a later run with another configuration stops at once, naming the keys that differ (a run not
+finished yet may change its `eval.*` keys alone: its training stands, its evaluation is redone).
 
 And one process per run directory: `run_lock` is held while a run computes, so a second process on the
 same directory (a sweep relaunched while its first launch still runs, a requeued Slurm job next to its old
@@ -82,19 +83,26 @@ def differences(old: dict, new: dict, most: int = 5) -> list[str]:
     return diff[:most] + ([f"and {len(diff) - most} more"] if len(diff) > most else [])
 
 
-def check_run_dir(run_dir: Path, identity: dict) -> None:
+def check_run_dir(run_dir: Path, identity: dict, finished: bool = False) -> list[str]:
     """Raise if run_dir holds a run of another configuration (a directory without the file, from an
-    older rlselect, is accepted as it is)."""
+    older rlselect, is accepted as it is). A run not `finished` yet may change its `eval.*` keys alone
+    (say, a data folder its evaluation could not read): its selection and training stand, and the
+    differences are returned for the caller to redo the evaluation."""
     path = Path(run_dir) / FILE
     if not path.exists():
-        return
+        return []
     stored = read_json(path)
-    if stored != identity:
-        raise RunDirConflict(
-            f"{run_dir} holds a run of another configuration ({'; '.join(differences(stored, identity))}). "
-            "A run directory is named by selector, schedule, budget and seed only: set variant=<label> or "
-            "study=<name> to keep both runs, or force=true to replace that one."
-        )
+    if stored == identity:
+        return []
+    if not finished and {k: v for k, v in stored.items() if k != "eval"} == {
+        k: v for k, v in identity.items() if k != "eval"
+    }:
+        return differences({"eval": stored.get("eval")}, {"eval": identity.get("eval")})
+    raise RunDirConflict(
+        f"{run_dir} holds a run of another configuration ({'; '.join(differences(stored, identity))}). "
+        "A run directory is named by selector, schedule, budget and seed only: set variant=<label> or "
+        "study=<name> to keep both runs, or force=true to replace that one."
+    )
 
 
 def claim_run_dir(run_dir: Path, identity: dict) -> None:

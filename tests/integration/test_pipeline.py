@@ -117,6 +117,25 @@ def test_a_run_dir_is_not_reused_by_another_configuration(tmp_path, compose_cfg)
     assert run(compose_cfg(*base, "data.pool_size=12"), tmp_path / "run") == replaced  # it is now that run's
 
 
+def test_a_run_whose_evaluation_failed_is_finished_with_new_eval_settings_without_retraining(tmp_path, compose_cfg):
+    """Training done, evaluation failed (here: a benchmark file with a bad row): the rerun with the
+    evaluation fixed keeps the selection and training."""
+    from rlselect.pipeline import run
+    from rlselect.run_config import RunDirConflict
+
+    (tmp_path / "data" / "gsm8k").mkdir(parents=True)
+    (tmp_path / "data" / "gsm8k" / "test.jsonl").write_text('{"question": "What is 1 + 1?"}\n')  # no answer
+    base = ("selector=random", "eval.runs.0.benchmarks=[gsm8k]", f"eval.data_dir={tmp_path / 'data'}")
+    with pytest.raises(Exception, match=r"test.jsonl, row 1.*answer"):
+        run(compose_cfg(*base), tmp_path / "run")
+    summary = tmp_path / "run" / "train" / "final" / "train_summary.json"
+    trained = summary.stat().st_mtime_ns
+    record = run(compose_cfg("selector=random", "eval.runs.0.benchmarks=[arith]"), tmp_path / "run")
+    assert set(record["metrics"]) == {"arith"} and summary.stat().st_mtime_ns == trained  # not retrained
+    with pytest.raises(RunDirConflict, match="eval.runs"):  # once finished, its evaluation is part of its result
+        run(compose_cfg(*base), tmp_path / "run")
+
+
 def test_unknown_config_key_is_named(compose_cfg):
     from hydra.errors import ConfigCompositionException
 

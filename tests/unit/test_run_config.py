@@ -27,6 +27,16 @@ def test_a_claimed_dir_accepts_its_own_config_only(tmp_path):
         check_run_dir(tmp_path, {"seed": 0, "budget": 8})
 
 
+def test_a_run_not_finished_may_change_its_evaluation_only(tmp_path):
+    claim_run_dir(tmp_path, {"seed": 0, "eval": {"data_dir": None, "limit": 6}})
+    new_eval = {"seed": 0, "eval": {"data_dir": "/data", "limit": 6}}
+    assert check_run_dir(tmp_path, new_eval) == ["eval.data_dir: None -> '/data'"]
+    with pytest.raises(RunDirConflict, match="eval.data_dir"):  # a finished run's result came from the old one
+        check_run_dir(tmp_path, new_eval, finished=True)
+    with pytest.raises(RunDirConflict, match=r"seed: 0 -> 1"):  # anything else still conflicts
+        check_run_dir(tmp_path, {"seed": 1, "eval": {"data_dir": "/data", "limit": 6}})
+
+
 def test_memory_and_output_knobs_are_not_part_of_a_runs_identity():
     from omegaconf import OmegaConf
 
