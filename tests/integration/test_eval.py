@@ -379,6 +379,28 @@ def test_cli_writes_results(tiny_ckpt, tmp_path, capsys, monkeypatch):
     assert printed["benchmark"] == "arith" and calls == [False]
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--benchmarks", "arith,gsm9k"], "error: unknown benchmark 'gsm9k'; available: aime24"),
+        (["--protocol", "avg"], "error: unknown protocol 'avg'"),
+        (["--model", "/no/such/ckpt"], "error: --model='/no/such/ckpt': no such checkpoint folder"),
+    ],
+)
+def test_cli_refuses_a_typo_in_one_line_before_loading_anything(
+    tiny_ckpt, tmp_path, capsys, monkeypatch, args, message
+):
+    from rlselect import console
+    from rlselect.eval import runner
+    from rlselect.eval.__main__ import main
+
+    monkeypatch.setattr(console, "configure", lambda verbose=False: None)
+    monkeypatch.setattr(runner, "build_lm", lambda *a, **k: pytest.fail("the model was loaded"))
+    assert main(["--model", str(tiny_ckpt), "--output-dir", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message)
+
+
 def test_cli_is_quiet_unless_verbose(tiny_ckpt, tmp_path):
     """One line on stderr before the results (no lm-eval INFO lines, no request bars); -v: all of them."""
     import subprocess

@@ -57,11 +57,21 @@ def main(argv: list[str] | None = None) -> int:
     from rlselect import console
 
     console.setup_entry_point(verbose=verbose)  # quiet unless -v, before lm-eval loads
+    from rlselect.eval.benchmarks import task_name
     from rlselect.eval.runner import Settings, evaluate
+    from rlselect.models import local_or_hub
 
     model, benchmarks, tokenizer = kw.pop("model"), kw.pop("benchmarks"), kw.pop("tokenizer", None)
+    try:  # a typo is one line on stderr, before anything loads
+        model = local_or_hub(model, "--model")
+        for name in benchmarks.split(","):
+            task_name(name.strip())
+        settings = Settings(**kw)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.getLogger("rlselect").info("evaluating %s on %s (lm-evaluation-harness)", model, benchmarks)
-    for row in evaluate(model, benchmarks, Settings(**kw), tokenizer=tokenizer):
+    for row in evaluate(model, benchmarks, settings, tokenizer=tokenizer):
         print(json.dumps({k: row.get(k) for k in PRINTED}))
     return 0
 

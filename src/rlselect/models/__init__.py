@@ -26,13 +26,19 @@ def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
 
         return str(warm_start_tiny(cache_dir, **dict(model_cfg.get("warm_start") or {})))
     key, path = ("model.path", model_cfg["path"]) if model_cfg.get("path") else ("model.name", name)
+    return local_or_hub(path, key, "or model=tiny")
+
+
+def local_or_hub(path, key: str, alternative: str = "") -> str:
+    """`path` when it is a local folder or may be a hub id ("org/name"); else a FileNotFoundError
+    naming `key`, before anything loads (transformers' own error is about repo id syntax)."""
     local = Path(str(path)).expanduser()
     if local.exists():
         return str(local)
     if str(path).startswith(("/", ".", "~")) or str(path).count("/") > 1:  # a hub id is "org/name"
         raise FileNotFoundError(
-            f"{key}={str(path)!r}: no such checkpoint folder (a local folder, a hub id such as "
-            "Qwen/Qwen2.5-1.5B-Instruct, or model=tiny)"
+            f"{key}={str(path)!r}: no such checkpoint folder (a local folder or a hub id such as "
+            f"Qwen/Qwen2.5-1.5B-Instruct{', ' + alternative if alternative else ''})"
         )
     return str(path)
 
