@@ -178,6 +178,8 @@ def _validate(cfg: DictConfig) -> Prepared:
 
     selector = get_selector(cfg.selector.name)
     seed, budget = check_config(cfg)  # counts, enumerated keys, trainer.args and eval: before any stage
+    params = dict(_plain(cfg.selector.get("params")) or {})
+    selector.check_params(params)
     schedule = cfg.schedule.name
     data_cfg = _plain(cfg.data)
     held_out, unloaded = eval_test_items(_plain(cfg.eval))  # local files only: never the dataset hub
@@ -189,8 +191,6 @@ def _validate(cfg: DictConfig) -> Prepared:
         check_budget(budget, pool, cfg.selector.name)
     if "val_features" in selector.needs and not val:
         raise ValueError(f"selector {selector.name} needs a validation set: set data.val_split")
-    params = dict(_plain(cfg.selector.get("params")) or {})
-    selector.check_params(params)
     return Prepared(selector, params, data_cfg, pool, val, budget, schedule)
 
 

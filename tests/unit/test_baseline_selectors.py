@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,36 @@ def test_yaml_names_selector(name):
     assert cfg["name"] == name
     assert isinstance(cfg.get("params") or {}, dict)
     get_selector(cfg["name"])(_tied_inputs(name), 2, 0, **(cfg.get("params") or {}))
+
+
+@pytest.mark.parametrize(
+    "name, params, message",
+    [
+        (
+            "learnalign",
+            {"use_variance": "flase"},
+            "selector.params.use_variance='flase': selector learnalign takes a bool",
+        ),
+        ("learnalign", {"normalize": 0}, "selector.params.normalize=0: selector learnalign takes a bool"),
+        (
+            "gradalign",
+            {"mode": "cosin"},
+            "selector.params.mode='cosin': selector gradalign takes one of 'cosine', 'dot'",
+        ),
+        ("token_length", {"source": "rollout"}, "takes one of 'reference', 'rollouts'"),
+        ("accuracy_band", {"lo": "abc"}, "selector.params.lo='abc': selector accuracy_band takes a float"),
+        ("accuracy_band", {"hi": True}, "selector.params.hi=True: selector accuracy_band takes a float"),
+        ("random", {"lo": 0.2}, "selector.params.lo: selector random takes no params"),
+    ],
+)
+def test_params_that_do_not_fit_the_selector_are_refused(name, params, message):
+    """The selector runs after the rollouts and gradients: its params are checked before them."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        get_selector(name).check_params(params)
+
+
+def test_params_that_fit_the_selector_pass():
+    get_selector("learnalign").check_params({"use_variance": False, "normalize": True})
+    get_selector("gradalign").check_params({"mode": "dot"})
+    get_selector("accuracy_band").check_params({"lo": 0, "hi": 0.9})  # an int is a float here
+    get_selector("token_length").check_params({"source": "rollouts"})

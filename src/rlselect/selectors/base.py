@@ -9,6 +9,7 @@ pipeline's cached stages beforehand, as named in the selector's `needs`.
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,14 +51,30 @@ class Selector:
         return self.fn(inputs, budget, seed, **params)
 
     def check_params(self, params: dict) -> None:
-        """A ValueError naming a `selector.params` key the selector does not take: checked before
-        any stage, since the selector itself runs after the rollouts and the gradient features."""
+        """A ValueError naming a `selector.params` key the selector does not take, or a value that
+        does not fit its annotation (bool, int, float, str, Literal[...]): `use_variance=flase`
+        reaches the selector as a truthy string. Checked before any stage, since the selector itself
+        runs after the rollouts and the gradient features."""
         taken = list(inspect.signature(self.fn).parameters.values())[3:]  # after inputs, budget, seed
         if any(p.kind is p.VAR_KEYWORD for p in taken):
             return
         if unknown := sorted(set(params) - {p.name for p in taken}):
             names = ", ".join(p.name for p in taken) or "no params"
             raise ValueError(f"selector.params.{unknown[0]}: selector {self.name} takes {names}")
+        hints = typing.get_type_hints(self.fn)
+        for key, value in params.items():
+            if (want := _expected(hints.get(key), value)) is not None:
+                raise ValueError(f"selector.params.{key}={value!r}: selector {self.name} takes {want}")
+
+
+def _expected(hint: Any, value: Any) -> str | None:
+    """What `hint` asks for when `value` does not fit it (None when it does, or is not checked)."""
+    if typing.get_origin(hint) is typing.Literal:
+        return None if value in typing.get_args(hint) else f"one of {', '.join(map(repr, typing.get_args(hint)))}"
+    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+    if hint not in kinds or (isinstance(value, kinds[hint]) and (hint is bool or not isinstance(value, bool))):
+        return None
+    return f"a {hint.__name__}"
 
 
 SELECTORS: dict[str, Selector] = {}

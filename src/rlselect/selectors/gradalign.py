@@ -7,6 +7,8 @@ the validation gradient g_V (one aggregate gradient over all validation rollouts
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from rlselect.selectors.base import SelectionInputs, all_finite, rank_by, register_selector
@@ -42,7 +44,7 @@ def gradalign_scores(features: torch.Tensor, val_gradient: torch.Tensor, mode: s
 
 # --- registered selectors ---
 @register_selector("gradalign", needs=("rollouts", "features", "val_features"))
-def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: str = "cosine"):
+def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: Literal["cosine", "dot"] = "cosine"):
     """Top cos(g_i, g_V) (or <g_i, g_V/||g_V||>): gradients aligned with the trusted validation set."""
     scores = inputs.extra.get("scores")  # features.mode=streaming: exact scores computed in the stage
     if scores is None:
@@ -52,7 +54,7 @@ def select_gradalign(inputs: SelectionInputs, budget: int, seed: int, mode: str 
 
 
 @register_selector("gradalign_align", needs=("rollouts", "features"))
-def select_gradalign_align(inputs: SelectionInputs, budget: int, seed: int, mode: str = "cosine"):
+def select_gradalign_align(inputs: SelectionInputs, budget: int, seed: int, mode: Literal["cosine", "dot"] = "cosine"):
     """GradAlign with the pool's own mean gradient as the target (no validation set)."""
     scores = inputs.extra.get("scores")  # features.mode=streaming: exact scores computed in the stage
     if scores is None:

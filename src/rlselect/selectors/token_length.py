@@ -1,10 +1,14 @@
 """Baseline: longest first, by reference-solution length or by mean rollout length."""
 
+from typing import Literal
+
 from rlselect.selectors.base import SelectionInputs, rank_by, register_selector
 
 
 @register_selector("token_length")
-def select_token_length(inputs: SelectionInputs, budget: int, seed: int, source: str = "reference"):
+def select_token_length(
+    inputs: SelectionInputs, budget: int, seed: int, source: Literal["reference", "rollouts"] = "reference"
+):
     """Longest reference solutions first (source=reference), or longest mean rollouts (source=rollouts).
 
     reference: stat `ref_tokens` (from the ppl stage) when every item has it, else the character
