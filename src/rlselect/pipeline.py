@@ -269,6 +269,23 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
     return ranked, summary
 
 
+def static_selection_once(cfg: DictConfig, ctx: Prepared, path: Path) -> tuple[list[str], dict]:
+    """static_selection, saved to `path` with its cost; a resumed run (training or evaluation failed,
+    or was killed) reads it back instead of selecting again: streamed GradAlign scores are a backward
+    pass over the whole pool. check_run_dir has made sure the run's configuration is the same."""
+    saved = read_json(path) if path.exists() else {}
+    if "cost" in saved:  # older selection.json files carry no cost: selected again
+        ctx.cost["rollouts_generated"] = saved["cost"]["rollouts_generated"]
+        ctx.cost["seconds"].update(saved["cost"]["seconds"])
+        log.info("selection of an earlier attempt of this run reused: %s (no work)", path)
+        return saved["ids"], {k: v for k, v in saved.items() if k not in ("ids", "cost")}
+    ranked, selection = static_selection(cfg, ctx)
+    seconds = {k: ctx.cost["seconds"][k] for k in ("rollouts", "rollouts_wall", "selection")}
+    cost = {"rollouts_generated": ctx.cost["rollouts_generated"], "seconds": seconds}
+    atomic_write_json(path, {"ids": ranked, **selection, "cost": cost})
+    return ranked, selection
+
+
 def clear_run_dir(run_dir: Path) -> None:
     """force=true: drop this run's own artifacts (shared, content-keyed stage caches stay valid)."""
     import shutil
@@ -339,8 +356,7 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
     eval_cfg = _plain(cfg.eval)
 
     if ctx.schedule == "static":
-        ranked, selection = static_selection(cfg, ctx)
-        atomic_write_json(run_dir / "selection.json", {"ids": ranked, **selection})
+        ranked, selection = static_selection_once(cfg, ctx, run_dir / "selection.json")
         if world_size > 1:
             announce(run_dir, "selection", {"n": len(ranked)})
         shares = {

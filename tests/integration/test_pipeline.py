@@ -128,10 +128,19 @@ def test_a_run_whose_evaluation_failed_is_finished_with_new_eval_settings_withou
     base = ("selector=random", "eval.runs.0.benchmarks=[gsm8k]", f"eval.data_dir={tmp_path / 'data'}")
     with pytest.raises(Exception, match=r"test.jsonl, row 1.*answer"):
         run(compose_cfg(*base), tmp_path / "run")
-    summary = tmp_path / "run" / "train" / "final" / "train_summary.json"
-    trained = summary.stat().st_mtime_ns
+    summary, selection = (
+        tmp_path / "run" / "train" / "final" / "train_summary.json",
+        tmp_path / "run" / "selection.json",
+    )
+    trained, selected = summary.stat().st_mtime_ns, selection.stat().st_mtime_ns
     record = run(compose_cfg("selector=random", "eval.runs.0.benchmarks=[arith]"), tmp_path / "run")
     assert set(record["metrics"]) == {"arith"} and summary.stat().st_mtime_ns == trained  # not retrained
+    assert selection.stat().st_mtime_ns == selected  # not selected again: the first attempt's selection and cost
+    saved = json.loads(selection.read_text())
+    assert (
+        record["selection"]["n"] == 4
+        and record["cost"]["seconds"]["selection"] == saved["cost"]["seconds"]["selection"]
+    )
     with pytest.raises(RunDirConflict, match="eval.runs"):  # once finished, its evaluation is part of its result
         run(compose_cfg(*base), tmp_path / "run")
 
