@@ -46,15 +46,11 @@ def task_paths(benchmarks, scratch: str | Path) -> list[str]:
     """Folders for lm-eval's TaskManager(include_path=...): the shipped tasks, plus `scratch` with
     a task YAML for every registered dataset that has none shipped (the shipped template, pointed
     at that dataset), so that a dataset added in one file is also a benchmark."""
-    paths = [str(TASKS_DIR)]
-    for name in dict.fromkeys(benchmarks):
-        if name not in BENCHMARKS:
-            task = (
-                f"include: {json.dumps(str(TEMPLATE))}\ntask: {task_name(name)}\ndataset_kwargs:\n  benchmark: {name}\n"
-            )
-            Path(scratch, f"{task_name(name)}.yaml").write_text(task)
-            paths[1:] = [str(scratch)]
-    return paths
+    own = [name for name in dict.fromkeys(benchmarks) if name not in BENCHMARKS]
+    for name in own:
+        task = f"include: {json.dumps(str(TEMPLATE))}\ntask: {task_name(name)}\ndataset_kwargs:\n  benchmark: {name}\n"
+        Path(scratch, f"{task_name(name)}.yaml").write_text(task)
+    return [str(TASKS_DIR), *([str(scratch)] if own else [])]
 
 
 def task_yaml(benchmark: str) -> str:
