@@ -32,7 +32,7 @@ from rlselect.cache import (
 from rlselect.config_checks import check_config
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
-from rlselect.run_config import check_run_dir, claim_run_dir, refuse, run_identity, run_lock
+from rlselect.run_config import RunDirConflict, check_run_dir, claim_run_dir, refuse, run_identity, run_lock
 from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary, uses_rollouts
 
 log = logging.getLogger("rlselect")
@@ -299,8 +299,16 @@ def clear_run_dir(run_dir: Path) -> None:
 
 
 def is_finished(cfg: DictConfig, run_dir: str | Path) -> bool:
-    """A finished run that this call reads instead of computing (unless force=true)."""
-    return (Path(run_dir) / "result.json").exists() and not cfg.get("force", False)
+    """A finished run that this call reads instead of computing (unless force=true, or reevaluate=true
+    with other eval.* settings)."""
+    if not (Path(run_dir) / "result.json").exists() or cfg.get("force", False):
+        return False
+    if not cfg.get("reevaluate", False):
+        return True
+    try:
+        return not check_run_dir(run_dir, run_identity(cfg))
+    except RunDirConflict:  # run() raises it
+        return False
 
 
 def run(cfg: DictConfig, run_dir: str | Path) -> dict:
@@ -329,9 +337,12 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
         clear_run_dir(run_dir)
     else:
         # before a finished result or a checkpoint of another run is reused
-        if changed := check_run_dir(run_dir, identity, finished=result_path.exists()):
+        finished = result_path.exists() and not cfg.get("reevaluate", False)
+        if changed := check_run_dir(run_dir, identity, finished=finished):
             log.info("evaluation settings changed (%s): training kept, evaluation redone", "; ".join(changed))
             shutil.rmtree(run_dir / "eval_trained", ignore_errors=True)
+            if result_path.exists():  # reevaluate=true: the earlier result is kept beside the new one
+                result_path.rename(run_dir / f"result.{time.strftime('%Y%m%d-%H%M%S')}.json")
     if result_path.exists():
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)
         record = read_json(result_path)

@@ -33,6 +33,7 @@ LOCK, OWNER = "run.lock", "run_owner.json"
 # it computes: these may change between a run and its resume (e.g. a lower vLLM share after an OOM).
 IGNORED = (
     "force",
+    "reevaluate",
     "verbose",
     "isolate_stages",
     "results_dir",

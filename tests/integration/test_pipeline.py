@@ -144,6 +144,22 @@ def test_a_run_whose_evaluation_failed_is_finished_with_new_eval_settings_withou
     with pytest.raises(RunDirConflict, match="eval.runs"):  # once finished, its evaluation is part of its result
         run(compose_cfg(*base), tmp_path / "run")
 
+    # reevaluate=true: the finished run is evaluated again with the new settings, training kept; the new
+    # record is the one the report reads, and the earlier result stays beside it
+    from rlselect.pipeline import is_finished
+    from rlselect.report.build import load_runs
+
+    again = compose_cfg("selector=random", "eval.runs.0.benchmarks=[arith]", "eval.limit=4", "reevaluate=true")
+    assert not is_finished(again, tmp_path / "run")
+    redone = run(again, tmp_path / "run")
+    assert redone["metrics"]["arith"]["n_problems"] == 4 and summary.stat().st_mtime_ns == trained
+    assert [
+        json.loads(p.read_text())["metrics"]["arith"]["n_problems"] for p in (tmp_path / "run").glob("result.*.json")
+    ] == [6]
+    (latest,) = [r for r in load_runs(tmp_path / "results" / "t" / "runs.jsonl") if r["selector"] == "random"]
+    assert latest["metrics"]["arith"]["n_problems"] == 4
+    assert is_finished(again, tmp_path / "run") and run(again, tmp_path / "run") == redone  # nothing changed: read
+
 
 def test_unknown_config_key_is_named(compose_cfg):
     from hydra.errors import ConfigCompositionException
