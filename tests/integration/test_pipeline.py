@@ -153,6 +153,7 @@ def test_a_run_whose_evaluation_failed_is_finished_with_new_eval_settings_withou
     assert not is_finished(again, tmp_path / "run")
     redone = run(again, tmp_path / "run")
     assert redone["metrics"]["arith"]["n_problems"] == 4 and summary.stat().st_mtime_ns == trained
+    assert redone["cost"]["seconds"]["train"] == json.loads(summary.read_text())["seconds"]  # what training took
     assert [
         json.loads(p.read_text())["metrics"]["arith"]["n_problems"] for p in (tmp_path / "run").glob("result.*.json")
     ] == [6]

@@ -127,7 +127,7 @@ def train_grpo(
     final = out_dir / "final"
     if (final / "train_summary.json").exists():
         log.info("training already finished in %s (no work)", final)
-        return read_json(final / "train_summary.json")
+        return {**read_json(final / "train_summary.json"), "reused": True}
 
     args = dict(cfg.get("args") or {})
     steps = steps_for_budget(
