@@ -258,9 +258,8 @@ def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str
     cells = {h: summarize(groups, v).cell for h, v in (("base", "base"), ("GRPO-trained", "acc"), ("change", "delta"))}
     table = pd.DataFrame({"seeds": groups.seed.count(), **cells, "GRPO steps": groups.steps.max()})
     table = table.reset_index()[["selector", "schedule", "budget", *table.columns]]
-    proto = next((r["metrics"][benchmark].get("protocol") for r in runs if benchmark in r["metrics"]), "?")
     md = table.to_markdown(index=False, disable_numparse=True)
-    return table, f"{benchmark} test accuracy (%), {proto}, {ci.TEXT}\n\n{md}\n"
+    return table, f"{benchmark} test accuracy (%), {protocol(runs, benchmark)}, {ci.TEXT}\n\n{md}\n"
 
 
 def selection_table(runs: list[dict], share: str) -> tuple[str, str]:
