@@ -288,8 +288,6 @@ def static_selection_once(cfg: DictConfig, ctx: Prepared, path: Path) -> tuple[l
 
 def clear_run_dir(run_dir: Path) -> None:
     """force=true: drop this run's own artifacts (shared, content-keyed stage caches stay valid)."""
-    import shutil
-
     for name in ("result.json", "selection.json", "train", "rounds", "eval_trained"):
         path = run_dir / name
         if path.is_dir():

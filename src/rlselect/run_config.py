@@ -95,15 +95,17 @@ def check_run_dir(run_dir: Path, identity: dict, finished: bool = False) -> list
     stored = read_json(path)
     if stored == identity:
         return []
-    if not finished and {k: v for k, v in stored.items() if k != "eval"} == {
-        k: v for k, v in identity.items() if k != "eval"
-    }:
+    if not finished and _all_but_eval(stored) == _all_but_eval(identity):
         return differences({"eval": stored.get("eval")}, {"eval": identity.get("eval")})
     raise RunDirConflict(
         f"{run_dir} holds a run of another configuration ({'; '.join(differences(stored, identity))}). "
         "A run directory is named by selector, schedule, budget and seed only: set variant=<label> or "
         "study=<name> to keep both runs, or force=true to replace that one."
     )
+
+
+def _all_but_eval(identity: dict) -> dict:
+    return {k: v for k, v in identity.items() if k != "eval"}
 
 
 def claim_run_dir(run_dir: Path, identity: dict) -> None:
