@@ -126,7 +126,14 @@ def warmup_stage(model_path: str, pool: list[dict], cfg: DictConfig, cache_dir: 
     key = stage_key("warmup-v3", model_fingerprint(model_path), records_key(subset), trainer_cfg)
     out_dir = Path(cache_dir) / "warmup" / key
     train = partial(
-        train_grpo, model_path, subset, trainer_cfg, out_dir, seed=int(wcfg.get("seed", 0)), report_to="none"
+        train_grpo,
+        model_path,
+        subset,
+        trainer_cfg,
+        out_dir,
+        seed=int(wcfg.get("seed", 0)),
+        report_to="none",
+        label="LearnAlign's warm-up",
     )
     if world()[1] == 1:  # once for the sweep's concurrent runs
         build_once(out_dir / "final" / "train_summary.json", train, "LearnAlign's warm-up")

@@ -58,7 +58,7 @@ def reward_trajectory_stage(
         args["shuffle_dataset"] = True
         steps_for_budget(len(pool), args, "equal_epochs", 0, epochs)  # validates the config early
         run_cfg = {**cfg, "args": args, "rewards": [recorder]}
-        train_grpo(model_path, pool, run_cfg, out / "train", seed=seed, callbacks=[recorder])
+        train_grpo(model_path, pool, run_cfg, out / "train", seed=seed, callbacks=[recorder], label="LIMR's epochs")
         atomic_write_json(done, recorder.trajectories([r["id"] for r in pool]))
 
     build_once(done, record, "LIMR's reward trajectories")

@@ -111,8 +111,10 @@ def train_grpo(
     callbacks=None,
     train_dataset=None,
     on_trainer_built=None,
+    label: str | None = None,
 ) -> dict:
     """Train from `model_path` on `records`; returns {'checkpoint', 'steps', 'seconds', 'log_history'}.
+    `label` names the training in the console (default: the run directory's name).
 
     Resumes from the newest checkpoint in `out_dir` after a kill; a finished run is not redone.
     """
@@ -156,7 +158,8 @@ def train_grpo(
 
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(TrainProgress(out_dir.parent.name if out_dir.name == "train" else out_dir.name))
+        label = label or (out_dir.parent.name if out_dir.name == "train" else out_dir.name)
+        trainer.add_callback(TrainProgress(label))
     resume = last_complete_checkpoint(out_dir / "trainer")
     if resume:
         log.info("resuming training from %s", resume)
