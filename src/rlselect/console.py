@@ -69,6 +69,21 @@ def configure(verbose: bool = False) -> None:
     hf_logging.disable_progress_bar()
 
 
+def model_name(path) -> str:
+    """A checkpoint as the console names it: a run's trained policy by its run (`<run>/train/final`),
+    LearnAlign's warm-up policy as such, any other model by its folder's name."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    if p.name != "final":
+        return p.name
+    if p.parent.name == "train":
+        return f"{p.parent.parent.name} (trained)"
+    if p.parent.parent.name == "warmup":
+        return "LearnAlign's warm-up policy"
+    return str(p)
+
+
 def setup_entry_point(verbose: bool = False) -> None:
     """What a `python -m rlselect.<tool>` entry point calls first: `configure`, then log lines on
     stderr, `[time] message` from rlselect's loggers (verbose: every library's INFO lines too, with

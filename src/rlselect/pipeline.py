@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlselect import code_commit
+from rlselect import code_commit, console
 from rlselect.cache import (
     append_jsonl,
     append_jsonl_once,
@@ -99,9 +99,9 @@ def evaluate_stage(model_path: str, eval_cfg: dict, out_dir: Path, cache_dir: Pa
         accs = ", ".join(
             f"{r['benchmark']} {100 * r['accuracy']:.1f}%" for r in results if r.get("accuracy") is not None
         )
-        log.info("evaluated %s: %s (%.0f s)", Path(model_path).name, accs, time.time() - t0)
+        log.info("evaluated %s: %s (%.0f s)", console.model_name(model_path), accs, time.time() - t0)
 
-    if not build_once(done, evaluate, f"the evaluation of {Path(model_path).name}"):
+    if not build_once(done, evaluate, f"the evaluation of {console.model_name(model_path)}"):
         log.debug("evaluation of %s cached in %s (no work)", model_path, out_dir)
     return read_json(done)
 

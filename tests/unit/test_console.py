@@ -86,3 +86,13 @@ def test_lm_eval_request_bars_are_switched_off_per_instance():
     assert lm.generate_until([]) is False
     quiet_request_bars(lm)
     assert lm.generate_until([]) is True
+
+
+def test_model_name_says_whose_checkpoint_a_final_folder_is(tmp_path):
+    from rlselect.console import model_name
+
+    assert model_name(tmp_path / "runs/demo/random-static-b64-s0/train/final") == "random-static-b64-s0 (trained)"
+    assert model_name(tmp_path / ".cache/warmup/c8a3b8a38499b649/final") == "LearnAlign's warm-up policy"
+    assert model_name(".cache/rlselect/models/tiny-sft-68402eec99e65bac") == "tiny-sft-68402eec99e65bac"
+    assert model_name("Qwen/Qwen2.5-1.5B-Instruct") == "Qwen2.5-1.5B-Instruct"
+    assert model_name(tmp_path / "elsewhere/final") == str(tmp_path / "elsewhere/final")

@@ -67,7 +67,7 @@ def rollout_stage(
                 "rollouts: %d prompts x %d at %s, mean success rate %.3f (%.0f s)",
                 len(rows),
                 cfg["G"],
-                Path(str(model_path)).name,
+                console.model_name(model_path),
                 sum(r["p"] for r in rows) / max(1, len(rows)),
                 time.time() - t0,
             )
