@@ -65,9 +65,10 @@ def choices() -> dict[str, tuple[str, ...]]:
     }
 
 
-def check_config(cfg: DictConfig) -> tuple[int, int]:
+def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
     """(seed, budget) after checking the counts, the enumerated keys, features.mode against
-    features.projection.dim, trainer.args' field names (unless selection_only) and the eval group."""
+    features.projection.dim, trainer.args' field names (unless selection_only) and the eval group,
+    and, with `this_machine`, that the GPU settings find CUDA (the plan printer checks the config alone)."""
     from rlselect.eval.runner import check_eval_config
     from rlselect.selection import feature_mode
     from rlselect.train.grpo import check_grpo_args
@@ -88,4 +89,42 @@ def check_config(cfg: DictConfig) -> tuple[int, int]:
     if not cfg.get("selection_only", False):
         check_grpo_args(OmegaConf.to_container(cfg.trainer.args, resolve=True))
         check_eval_config(cfg.eval)
+    if this_machine:
+        check_accelerator(cfg)
     return seed, budget
+
+
+def cuda_settings(cfg: DictConfig) -> list[str]:
+    """The settings of this config that need a CUDA device or vLLM (the paper presets'), as key=value."""
+    training = not cfg.get("selection_only", False)
+    found = [
+        f"{key}={value}"
+        for key in ("model.device", "eval.device")
+        if str(value := OmegaConf.select(cfg, key)).startswith("cuda") and (training or key == "model.device")
+    ]
+    if OmegaConf.select(cfg, "rollouts.backend") == "vllm":
+        found.append("rollouts.backend=vllm")
+    args = cfg.trainer.get("args") or {}
+    if training and not args.get("use_cpu", False):
+        found += [f"trainer.args.{key}=true" for key in ("bf16", "fp16", "use_vllm") if args.get(key)]
+    return found
+
+
+def check_accelerator(cfg: DictConfig) -> None:
+    """GPU settings on a machine without CUDA fail here, not in the stage that reads them (the
+    evaluation's device after training, the trainer's bf16 after the rollouts)."""
+    import importlib.util
+
+    import torch
+
+    needs = cuda_settings(cfg)
+    if needs and not torch.cuda.is_available():
+        raise ValueError(
+            f"{', '.join(needs)}: these settings need a CUDA device and this machine has none "
+            "(torch.cuda.is_available() is False). On CPU: model.device=auto, eval.device=cpu, rollouts.backend=hf, "
+            "trainer=grpo_cpu (or experiment=demo for the embedded pipeline)"
+        )
+    if any("vllm" in n for n in needs) and importlib.util.find_spec("vllm") is None:
+        raise ValueError(
+            f"{', '.join(n for n in needs if 'vllm' in n)}: vLLM is not installed (pip install -e '.[gpu]')"
+        )

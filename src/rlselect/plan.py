@@ -87,11 +87,12 @@ def describe(overrides: list[str]) -> str:
 
 
 def _config_problem(cfg, run: dict) -> str | None:
-    """The run's early config check (config_checks.check_config) as one line, or None when it passes."""
+    """The run's early config check (config_checks.check_config) as one line, or None when it passes;
+    the machine is not checked (a plan is printed anywhere, e.g. on a login node without a GPU)."""
     from rlselect.config_checks import check_config
 
     try:
-        check_config(cfg)
+        check_config(cfg, this_machine=False)
     except ValueError as exc:
         return f"  ! {' '.join(f'{k}={v}' for k, v in run.items())}: {exc}"
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,16 @@ def test_every_experiment_preset_composes_with_its_sweep(name):
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_every_run_of_every_preset_passes_the_early_config_checks(name):
+def test_every_run_of_every_preset_passes_the_early_config_checks(name, monkeypatch):
     """pipeline.validate runs check_config before any stage: no preset may trip it (its counts,
-    enumerated keys, trainer.args field names and eval group are what the stages accept)."""
+    enumerated keys, trainer.args field names and eval group are what the stages accept). The GPU
+    presets' CUDA settings are refused on this CPU machine (test_gpu_settings_are_refused_without_cuda)."""
+    from rlselect import config_checks
     from rlselect.config_checks import check_config
     from rlselect.plan import sweep_runs
     from rlselect.selectors import get_selector
+
+    monkeypatch.setattr(config_checks, "check_accelerator", lambda cfg: None)  # tested below
 
     runs = sweep_runs(_compose(f"experiment={name}", hydra_cfg=True))
     distinct = {tuple((k, v) for k, v in run.items() if k not in ("seed", "budget")) for run in runs}
@@ -52,6 +57,30 @@ def test_every_run_of_every_preset_passes_the_early_config_checks(name):
             cfg = compose(config_name="config", overrides=[f"experiment={name}", *(f"{k}={v}" for k, v in run)])
             check_config(cfg)
             get_selector(cfg.selector.name).check_params(dict(cfg.selector.get("params") or {}))
+
+
+def test_gpu_settings_are_refused_without_cuda_before_any_stage(monkeypatch):
+    """A paper preset on a machine without CUDA (a laptop, a login node) failed in the stage that read
+    each setting: the trainer's bf16 after the rollouts, the evaluation's device after training."""
+    import torch
+
+    from rlselect.config_checks import check_accelerator, cuda_settings
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"eval.device=cuda, rollouts.backend=vllm, trainer.args.bf16=true, .*no"):
+        check_accelerator(_compose("experiment=reproduce_gsm8k"))
+    with pytest.raises(ValueError, match=r"^eval.device=cuda: these settings need a CUDA device"):
+        check_accelerator(_compose("experiment=demo", "eval=gsm8k_greedy"))
+    for cpu_run in (("experiment=demo",), ("experiment=demo", "eval=gsm8k_greedy", "selection_only=true")):
+        check_accelerator(_compose(*cpu_run))  # nothing to refuse (a selection study never evaluates)
+    bf16_on_cpu = _compose("experiment=demo", "trainer.args.bf16=true", "trainer.args.use_cpu=true")
+    assert cuda_settings(bf16_on_cpu) == []  # TrainingArguments' own CPU bf16
+    if importlib.util.find_spec("vllm") is None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        with pytest.raises(
+            ValueError, match=r"rollouts.backend=vllm, trainer.args.use_vllm=true: vLLM is not installed"
+        ):
+            check_accelerator(_compose("experiment=reproduce_gsm8k"))
 
 
 @pytest.mark.parametrize("option", sorted(p.stem for p in (Path(CONF_DIR) / "selector").glob("*.yaml")))

@@ -303,7 +303,7 @@ def test_validate_passes_the_evaluated_test_problems_to_load_pool(monkeypatch, c
         cfg = compose(config_name="config", overrides=["selector=full", "logger=none"])
         pipeline.validate(cfg)
         assert {r["source"] for r in seen["held_out"]} == {"arith"} and len(seen["held_out"]) == 300
-        cfg = compose(config_name="config", overrides=["selector=full", "eval=gsm8k_greedy"])
+        cfg = compose(config_name="config", overrides=["selector=full", "eval=gsm8k_greedy", "eval.device=cpu"])
     with caplog.at_level(logging.WARNING, logger="rlselect"):
         pipeline.validate(cfg)
     assert seen["held_out"] == []
