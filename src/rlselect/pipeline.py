@@ -306,7 +306,8 @@ def clear_run_dir(run_dir: Path) -> None:
 def is_finished(cfg: DictConfig, run_dir: str | Path) -> bool:
     """A finished run that this call reads instead of computing (unless force=true, or reevaluate=true
     with other eval.* settings)."""
-    if not (Path(run_dir) / "result.json").exists() or cfg.get("force", False):
+    result = Path(run_dir) / "result.json"
+    if not result.exists() or cfg.get("force", False) or carries_on_to_training(cfg, result):
         return False
     if not cfg.get("reevaluate", False):
         return True
@@ -314,6 +315,12 @@ def is_finished(cfg: DictConfig, run_dir: str | Path) -> bool:
         return not check_run_dir(run_dir, run_identity(cfg))
     except RunDirConflict:  # run() raises it
         return False
+
+
+def carries_on_to_training(cfg: DictConfig, result: Path) -> bool:
+    """A finished selection study (selection_only=true) rerun without selection_only: its selection is
+    kept, and the run trains and evaluates it."""
+    return not cfg.get("selection_only", False) and bool(read_json(result).get("selection_only"))
 
 
 def run(cfg: DictConfig, run_dir: str | Path) -> dict:
@@ -343,10 +350,11 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
     else:
         # before a finished result or a checkpoint of another run is reused
         finished = result_path.exists() and not cfg.get("reevaluate", False)
+        finished = finished and not carries_on_to_training(cfg, result_path)
         if changed := check_run_dir(run_dir, identity, finished=finished):
-            log.info("evaluation settings changed (%s): training kept, evaluation redone", "; ".join(changed))
+            log.info("settings changed (%s): the selection and any training kept, the rest redone", "; ".join(changed))
             shutil.rmtree(run_dir / "eval_trained", ignore_errors=True)
-            if result_path.exists():  # reevaluate=true: the earlier result is kept beside the new one
+            if result_path.exists():  # the earlier result is kept beside the new one
                 result_path.rename(run_dir / f"result.{time.strftime('%Y%m%d-%H%M%S')}.json")
     if result_path.exists():
         log.info("run already finished: %s (no work; force=true recomputes)", result_path)

@@ -53,6 +53,9 @@ IGNORED = (
     "eval.num_threads",
 )
 
+# What an unfinished run may change and go on: its evaluation, and whether it stops after the selection.
+CONTINUABLE = ("eval", "selection_only")
+
 
 def run_identity(cfg: DictConfig) -> dict[str, Any]:
     """The resolved configuration that decides a run's result (less IGNORED), as it reads back from JSON."""
@@ -86,17 +89,18 @@ def differences(old: dict, new: dict, most: int = 5) -> list[str]:
 
 def check_run_dir(run_dir: Path, identity: dict, finished: bool = False) -> list[str]:
     """Raise if run_dir holds a run of another configuration (a directory without the file, from an
-    older rlselect, is accepted as it is). A run not `finished` yet may change its `eval.*` keys alone
-    (say, a data folder its evaluation could not read): its selection and training stand, and the
-    differences are returned for the caller to redo the evaluation."""
+    older rlselect, is accepted as it is). A run not `finished` yet may change its `eval.*` keys and
+    `selection_only` alone (say, a data folder its evaluation could not read, or a selection study carried
+    on to training): its selection and training stand, and the differences are returned for the caller
+    to redo what follows them."""
     path = Path(run_dir) / FILE
     if not path.exists():
         return []
     stored = read_json(path)
     if stored == identity:
         return []
-    if not finished and _all_but_eval(stored) == _all_but_eval(identity):
-        return differences({"eval": stored.get("eval")}, {"eval": identity.get("eval")})
+    if not finished and _fixed(stored) == _fixed(identity):
+        return differences(*({k: d.get(k) for k in CONTINUABLE} for d in (stored, identity)))
     raise RunDirConflict(
         f"{run_dir} holds a run of another configuration ({'; '.join(differences(stored, identity))}). "
         "A run directory is named by selector, schedule, budget and seed only: set variant=<label> or "
@@ -104,8 +108,8 @@ def check_run_dir(run_dir: Path, identity: dict, finished: bool = False) -> list
     )
 
 
-def _all_but_eval(identity: dict) -> dict:
-    return {k: v for k, v in identity.items() if k != "eval"}
+def _fixed(identity: dict) -> dict:
+    return {k: v for k, v in identity.items() if k not in CONTINUABLE}
 
 
 def claim_run_dir(run_dir: Path, identity: dict) -> None:

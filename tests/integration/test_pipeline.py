@@ -84,10 +84,16 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("eval.runs.0.protocol=avg", "unknown protocol 'avg'"),
         ("+eval.runs.0.temprature=0.7", "eval.runs[0]: "),
         ("eval.backend=vlm", "backend must be auto, hf or vllm"),
+        ("eval=gsm8k_greedy", "eval.device=cuda: these settings need a CUDA device"),  # was: after training
     ],
 )
 def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):
+    import torch
+
     from rlselect.pipeline import run
+
+    if "CUDA" in message and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
 
     cfg = compose_cfg(*override.split(), f"cache_dir={tmp_path / 'fresh_cache'}")
     with pytest.raises(Exception) as err:
@@ -160,6 +166,27 @@ def test_a_run_whose_evaluation_failed_is_finished_with_new_eval_settings_withou
     (latest,) = [r for r in load_runs(tmp_path / "results" / "t" / "runs.jsonl") if r["selector"] == "random"]
     assert latest["metrics"]["arith"]["n_problems"] == 4
     assert is_finished(again, tmp_path / "run") and run(again, tmp_path / "run") == redone  # nothing changed: read
+
+
+def test_a_selection_study_is_carried_on_to_training_with_its_selection(tmp_path, compose_cfg):
+    """selection_only=true, a look at what was picked, then the same run without it: the selection
+    stands (not recomputed), the run trains and evaluates it; the study's record is kept beside."""
+    from rlselect.pipeline import is_finished, run
+    from rlselect.run_config import RunDirConflict
+
+    run_dir = tmp_path / "run"
+    study = run(compose_cfg("selector=accuracy_band", "selection_only=true"), run_dir)
+    selected = (run_dir / "selection.json").stat().st_mtime_ns
+    full = compose_cfg("selector=accuracy_band", "eval.limit=4")
+    assert not is_finished(full, run_dir)
+    record = run(full, run_dir)
+    assert (run_dir / "selection.json").stat().st_mtime_ns == selected
+    assert record["selection"] == study["selection"] and not record.get("selection_only")
+    assert record["metrics"]["arith"]["n_problems"] == 4 and record["cost"]["train_steps"] > 0
+    assert [json.loads(p.read_text()).get("selection_only") for p in run_dir.glob("result.*.json")] == [True]
+    assert is_finished(full, run_dir)
+    with pytest.raises(RunDirConflict, match=r"selection_only: False -> True"):  # a trained run is no study
+        run(compose_cfg("selector=accuracy_band", "eval.limit=4", "selection_only=true"), run_dir)
 
 
 def test_unknown_config_key_is_named(compose_cfg):

@@ -37,6 +37,14 @@ def test_a_run_not_finished_may_change_its_evaluation_only(tmp_path):
         check_run_dir(tmp_path, {"seed": 1, "eval": {"data_dir": "/data", "limit": 6}})
 
 
+def test_a_run_not_finished_may_be_carried_on_past_its_selection(tmp_path):
+    claim_run_dir(tmp_path, {"seed": 0, "selection_only": True, "eval": {"limit": None}})
+    full = {"seed": 0, "selection_only": False, "eval": {"limit": 6}}
+    assert check_run_dir(tmp_path, full) == ["eval.limit: None -> 6", "selection_only: True -> False"]
+    with pytest.raises(RunDirConflict, match=r"seed: 0 -> 1"):
+        check_run_dir(tmp_path, {**full, "seed": 1})
+
+
 def test_memory_and_output_knobs_are_not_part_of_a_runs_identity():
     from omegaconf import OmegaConf
 
