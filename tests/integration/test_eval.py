@@ -436,6 +436,20 @@ def test_eval_configs_parse():
     assert [r["protocol"] for r in paper.runs] == ["greedy", "avg@k"] and paper.runs[1].k == 16
 
 
+def test_quiet_evaluation_keeps_lm_evals_prints_off_stdout(tiny_ckpt, capfd, monkeypatch, caplog):
+    """HFLM print()s its batch-size probe under batch_size=auto (the GPU presets' setting); a quiet run
+    keeps it as a debug line."""
+    import logging
+
+    from rlselect import console
+
+    monkeypatch.setattr(console, "VERBOSE", False)
+    with caplog.at_level(logging.DEBUG, logger="rlselect"):
+        evaluate(str(tiny_ckpt), ["arith"], batch_size="auto", limit=2, max_gen_toks=8, device="cpu", backend="hf")
+    assert "batch size" not in capfd.readouterr().out
+    assert "lm-eval: Passed argument batch_size = auto" in caplog.text
+
+
 def test_run_config_arith(tiny_ckpt, tmp_path):
     """The Hydra eval group (conf/eval/arith.yaml) drives the same function the pipeline calls."""
     from omegaconf import OmegaConf

@@ -13,9 +13,11 @@ its WandbLogger logs the numbers into the caller's W&B run, when one is active.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import inspect
+import io
 import logging
 import re
 import sys
@@ -222,9 +224,12 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
     # lm-eval records `git describe` of the working directory, and git prints "fatal: not a git
     # repository" from any other folder: record this package's commit instead, quietly.
     quiet_git = mock.patch.object(lm_eval.evaluator, "get_git_commit_hash", rlselect.code_commit)
+    # HFLM print()s its batch-size probe ("Passed argument batch_size = auto ..."): a debug line when quiet.
+    printed = io.StringIO()
+    quiet_prints = contextlib.redirect_stdout(printed) if not console.VERBOSE else contextlib.nullcontext()
     try:  # bootstrap_iters > 0 only switches on the stderr (closed-form for `mean`)
         seeds = dict(random_seed=s.seed, numpy_random_seed=s.seed, torch_random_seed=s.seed, fewshot_random_seed=s.seed)
-        with quiet_git:
+        with quiet_git, quiet_prints:
             out = lm_eval.simple_evaluate(
                 lm,
                 tasks=list(tasks.values()),
@@ -238,6 +243,8 @@ def evaluate(model, benchmarks, settings: Settings | None = None, *, tokenizer=N
             )
     finally:
         torch.set_num_threads(threads)
+        for line in printed.getvalue().splitlines():
+            log.debug("lm-eval: %s", line)
     if out is None:  # non-zero rank in a distributed run
         return []
     samples = out.pop("samples")  # kept out of the results json and the W&B config, as lm-eval's CLI does
