@@ -86,6 +86,11 @@ def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
         if (value := OmegaConf.select(cfg, key)) is not None and value not in allowed:
             raise ValueError(f"{key}={value!r}; available: {', '.join(allowed)}")
     feature_mode(OmegaConf.to_container(cfg.features, resolve=True))
+    if cfg.get("selection_only", False) and OmegaConf.select(cfg, "schedule.name") == "rounds":
+        raise ValueError(
+            "selection_only=true stops after a selection made before training; schedule=rounds selects "
+            "during training (use schedule=static for a selection study)"
+        )
     if not cfg.get("selection_only", False):
         check_grpo_args(OmegaConf.to_container(cfg.trainer.args, resolve=True))
         check_eval_config(cfg.eval)

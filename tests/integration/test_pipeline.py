@@ -85,6 +85,7 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("+eval.runs.0.temprature=0.7", "eval.runs[0]: "),
         ("eval.backend=vlm", "backend must be auto, hf or vllm"),
         ("eval=gsm8k_greedy", "eval.device=cuda: these settings need a CUDA device"),  # was: after training
+        ("schedule=rounds selection_only=true", "schedule=rounds selects during training"),  # was: it trained
     ],
 )
 def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):
