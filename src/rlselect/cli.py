@@ -56,13 +56,25 @@ def main(cfg: DictConfig) -> float | None:
 
     from rlselect.pipeline import is_finished, record_failure, run
     from rlselect.run_config import RunInProgress, is_refusal
-    from rlselect.sweep import note_outcome
+    from rlselect.sweep import log_summary, note_outcome
 
     hydra_cfg = HydraConfig.get()
     run_dir, sweep_dir = hydra_cfg.runtime.output_dir, hydra_cfg.sweep.dir
     found_finished = is_finished(cfg, run_dir)
     try:
         record = run(cfg, run_dir)
+    except KeyboardInterrupt:  # Ctrl-C: a line, not the traceback of wherever the run was
+        if console.VERBOSE:
+            raise
+        name = Path(run_dir).name
+        logging.getLogger("rlselect").warning(
+            "interrupted: run %s stopped; its cached stages and checkpoints are kept, and the same command resumes it",
+            name,
+        )
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            note_outcome(sweep_dir, run_dir, "interrupted", "Ctrl-C")
+            log_summary(sweep_dir, str(cfg.study), str(cfg.results_dir))
+        raise SystemExit(130) from None
     except Exception as exc:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             if is_refusal(exc) and not console.VERBOSE:  # a configuration error: its message says it all

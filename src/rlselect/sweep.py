@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 OUTCOMES = "sweep_outcomes.jsonl"
 ENV = "RLSELECT_SWEEP_ID"
 # What became of a run: trained and evaluated (or selected, for selection_only), found finished, failed,
-# or skipped because another process was computing it.
-STATUSES = ("finished", "already finished", "failed", "skipped")
+# skipped because another process was computing it, or stopped by Ctrl-C (which ends the sweep).
+STATUSES = ("finished", "already finished", "failed", "skipped", "interrupted")
 
 
 def note_outcome(sweep_dir: str | Path, run_dir: str | Path, status: str, detail: str = "") -> None:
@@ -46,12 +46,14 @@ def summary(outcomes: list[dict], study: str, results_dir: str) -> list[str]:
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
     lines = [f"sweep of {len(outcomes)} runs: {', '.join(parts) or 'no run reported back'}"]
     for o in outcomes:
-        if o["status"] in ("failed", "skipped"):
+        if o["status"] in ("failed", "skipped", "interrupted"):
             lines.append(f"  {o['status']}: {o['run']}: {o['detail']}")
     if counts["failed"]:
         lines.append(
             f"tracebacks: {results_dir}/{study}/failures.jsonl (the same command again redoes only the runs not finished)"
         )
+    if counts["interrupted"]:
+        lines.append("the same command again resumes the interrupted run, then the sweep's runs not started yet")
     if counts["finished"] or counts["already finished"]:
         where = "" if results_dir == "results" else f" results_dir={results_dir}"
         lines.append(f"tables: python -m rlselect.report study={study}{where}")
@@ -73,7 +75,13 @@ class SweepSummary(Callback):
         os.environ[ENV] = uuid.uuid4().hex
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_id, path = os.environ.pop(ENV, None), Path(config.hydra.sweep.dir) / OUTCOMES
-        outcomes = [o for o in _read(path) if o.get("sweep") == sweep_id]
-        for line in summary(outcomes, str(config.study), str(config.results_dir)):
-            log.info("%s", line)
+        log_summary(config.hydra.sweep.dir, str(config.study), str(config.results_dir))
+        os.environ.pop(ENV, None)
+
+
+def log_summary(sweep_dir: str | Path, study: str, results_dir: str) -> None:
+    """The summary of this sweep's outcomes so far (at its end, or when Ctrl-C stops it)."""
+    sweep_id = os.environ.get(ENV)
+    outcomes = [o for o in _read(Path(sweep_dir) / OUTCOMES) if o.get("sweep") == sweep_id]
+    for line in summary(outcomes, study, results_dir):
+        log.info("%s", line)

@@ -36,9 +36,10 @@ def env() -> dict:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-def kill_when(cmd: list[str], ready, timeout: float = 300) -> None:
-    """Start `cmd`, SIGKILL it as soon as `ready()` is true; fail if it finished first."""
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def kill_when(cmd: list[str], ready, timeout: float = 300, sig=signal.SIGKILL, log=None) -> int:
+    """Start `cmd`, send it `sig` as soon as `ready()` is true; fail if it finished first. Its exit status."""
+    out = subprocess.DEVNULL if log is None else log
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=out, stderr=out)
     deadline = time.time() + timeout
     while not ready():
         if proc.poll() is not None:
@@ -47,8 +48,8 @@ def kill_when(cmd: list[str], ready, timeout: float = 300) -> None:
             proc.kill()
             pytest.fail("the kill point never came")
         time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
 
 
 def finish(cmd: list[str]) -> None:
@@ -120,3 +121,19 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, warm_model, stage):
     ids_b, metrics_b = outcome(run_b)
     assert ids_a == ids_b
     assert metrics_a == metrics_b
+
+
+def test_ctrl_c_stops_a_run_with_one_line_and_the_same_command_resumes_it(tmp_path, warm_model):
+    """SIGINT (Ctrl-C) during training: exit status 130 and one line saying what is kept, not the
+    traceback of wherever the run was; the same command then finishes the run from its checkpoint."""
+    extra, ready = CASES["training"]
+    cache, run_dir = fresh_cache(warm_model, tmp_path), tmp_path / "run"
+    cmd = cli(cache, run_dir, tmp_path / "results", *extra)
+    with open(tmp_path / "console.log", "w") as log:
+        status = kill_when(cmd, lambda: ready(cache, run_dir), sig=signal.SIGINT, log=log)
+    console = (tmp_path / "console.log").read_text()
+    assert status == 130, console[-3000:]
+    assert "interrupted: run run stopped; its cached stages and checkpoints are kept" in console
+    assert "Traceback" not in console and "KeyboardInterrupt" not in console
+    finish(cmd)
+    assert (run_dir / "result.json").exists()

@@ -15,9 +15,12 @@ def test_summary_counts_outcomes_and_names_what_failed():
         {"run": "random-static-b4-s1", "status": "already finished", "detail": ""},
         {"run": "random-static-b99-s0", "status": "failed", "detail": "ValueError: budget=99"},
         {"run": "random-static-b4-s2", "status": "skipped", "detail": "another process is computing it"},
+        {"run": "random-static-b4-s3", "status": "interrupted", "detail": "Ctrl-C"},
     ]
     lines = summary(outcomes, "t", "results")
-    assert lines[0] == "sweep of 4 runs: 1 finished, 1 already finished, 1 failed, 1 skipped"
+    assert lines[0] == "sweep of 5 runs: 1 finished, 1 already finished, 1 failed, 1 skipped, 1 interrupted"
+    assert "  interrupted: random-static-b4-s3: Ctrl-C" in lines
+    assert "the same command again resumes the interrupted run, then the sweep's runs not started yet" in lines
     assert "  failed: random-static-b99-s0: ValueError: budget=99" in lines
     assert "  skipped: random-static-b4-s2: another process is computing it" in lines
     assert any(line.startswith("tracebacks: results/t/failures.jsonl") for line in lines)
