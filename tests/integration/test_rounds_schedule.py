@@ -74,7 +74,10 @@ def _no_wandb(monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
 
 
-def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, shared_cache_dir):
+def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, shared_cache_dir, caplog):
+    import logging
+    import re
+
     from rlselect.pipeline import run
 
     cfg = compose_tiny(
@@ -88,6 +91,11 @@ def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, sh
         "schedule.rounds=1",
         "schedule.k_r=4",
     )
-    record = run(cfg, tmp_path / "run")
+    with caplog.at_level(logging.INFO, logger="rlselect"):
+        record = run(cfg, tmp_path / "run")
     (round0,) = record["selection"]["rounds"]
     assert round0["rollouts_generated"] == 8 * 4 and 0.0 <= round0["chunk_mean_success_rate"] <= 1.0
+    # the console's round line: counts, then the round's numbers to 3 decimals, then its seconds
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("round 0:")]
+    assert re.fullmatch(r"round 0: kept \d+ of 8 prompts \{.*\} \(\d+ s\)", line), line
+    assert not re.search(r"\d\.\d{4}", line), line

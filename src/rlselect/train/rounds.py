@@ -77,7 +77,8 @@ class RoundSchedule:
         rec = {"round": t, "ids": kept, **summary, "seconds": round(time.time() - t0, 2)}
         atomic_write_json(path, rec)
         info = {k: v for k, v in rec.items() if k not in ("ids", "round") and isinstance(v, (int, float))}
-        log.info("round %d: kept %d of %d %s", t, len(kept), len(self.chunk(t)), info)
+        shown = {k: round(v, 3) for k, v in info.items() if k not in ("n", "seconds")}
+        log.info("round %d: kept %d of %d prompts %s (%.0f s)", t, len(kept), len(self.chunk(t)), shown, rec["seconds"])
         self.log_fn({f"round/{k}": v for k, v in info.items()})
         return kept
 
