@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def import_submodules(package: str, path: Iterable[str]) -> list[str]:
@@ -15,3 +16,18 @@ def import_submodules(package: str, path: Iterable[str]) -> list[str]:
     for name in names:
         importlib.import_module(f"{package}.{name}")
     return names
+
+
+def register_once(table: dict[str, Any], name: str, value: Any, fn: Callable, kind: str) -> None:
+    """table[name] = value, unless another function already holds the name: two files naming one
+    selector or dataset (or a user's `random`) would otherwise replace the other silently, whichever
+    imports last. The same function again (a module reloaded, a notebook cell rerun) replaces it."""
+    old = table.get(name)
+    old_fn = getattr(old, "fn", old)  # a Selector keeps its function in .fn; a dataset is its loader
+    if old is not None and _where(old_fn) != _where(fn):
+        raise ValueError(f"{kind} {name!r} is registered twice, by {_where(old_fn)} and by {_where(fn)}: rename one")
+    table[name] = value
+
+
+def _where(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"

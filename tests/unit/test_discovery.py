@@ -62,3 +62,37 @@ def test_the_project_packages_register_every_module_they_hold():
         assert all(f"{package.__name__}.{name}" in sys.modules for name in files)
     assert {"gradalign", "learnalign", "random"} <= set(selectors.SELECTORS)
     assert {"gsm8k", "arith", "digits", "mixture"} <= set(data.LOADERS)
+
+
+def test_a_name_registered_twice_is_refused_naming_both_functions():
+    """A user's selector named like a shipped one (or two files naming one dataset) replaced the
+    other silently, whichever module imported last."""
+    from rlselect.data.registry import LOADERS, register
+    from rlselect.selectors import SELECTORS, register_selector
+
+    def random_twin(inputs, budget, seed):
+        return []
+
+    with pytest.raises(
+        ValueError, match=r"selector 'random' is registered twice, by rlselect\.selectors\..*select_random"
+    ):
+        register_selector("random")(random_twin)
+    assert SELECTORS["random"].fn is not random_twin
+    with pytest.raises(ValueError, match=r"dataset 'gsm8k' is registered twice"):
+        register("gsm8k")(random_twin)
+    assert LOADERS["gsm8k"] is not random_twin
+    try:  # the same function again (a notebook cell rerun) is no conflict
+        register_selector("twin_test_only")(random_twin)
+        register_selector("twin_test_only")(random_twin)
+    finally:
+        SELECTORS.pop("twin_test_only", None)
+
+
+def test_a_selector_without_inputs_budget_seed_is_refused_when_registered():
+    from rlselect.selectors import register_selector
+
+    def two_args(inputs, budget):
+        return []
+
+    with pytest.raises(TypeError, match=r"two_args\(inputs, budget\) must take \(inputs, budget, seed, \*\*params\)"):
+        register_selector("two_args_test_only")(two_args)

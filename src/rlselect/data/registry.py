@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rlselect.data.schema import DataError, validate_records
+from rlselect.discovery import register_once
 
 LOADERS: dict[str, Callable[..., list[dict]]] = {}
 
 
 def register(name: str):
     def wrap(fn):
-        LOADERS[name] = fn
+        register_once(LOADERS, name, fn, fn, "dataset")
         return fn
 
     return wrap

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlselect.discovery import register_once
+
 # Stages a selector can ask for.
 NEEDS = {"rollouts", "features", "val_features", "ppl", "hidden", "reward_trajectories"}
 
@@ -86,8 +88,16 @@ def register_selector(name: str, needs: tuple[str, ...] = ()):
         raise ValueError(f"selector {name}: unknown needs {sorted(unknown)}; known: {sorted(NEEDS)}")
 
     def wrap(fn):
+        kinds = [p.kind for p in inspect.signature(fn).parameters.values()]
+        positional = sum(
+            k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in kinds
+        )
+        if positional < 3 and inspect.Parameter.VAR_POSITIONAL not in kinds:  # else it fails at selection time
+            raise TypeError(
+                f"selector {name}: {fn.__qualname__}{inspect.signature(fn)} must take (inputs, budget, seed, **params)"
+            )
         doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        SELECTORS[name] = Selector(name, fn, frozenset(needs), doc)
+        register_once(SELECTORS, name, Selector(name, fn, frozenset(needs), doc), fn, "selector")
         return fn
 
     return wrap
