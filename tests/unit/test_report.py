@@ -392,8 +392,11 @@ def test_single_seed_cells_say_n_1_and_demo_table():
     assert "15.0 (n = 1)" in text and pm([0.74 - 0.55, 0.76 - 0.55]) in text and "GRPO-trained" in text
     assert text.startswith("gsm8k test accuracy (%), greedy, mean")
     for r in runs:  # a cut benchmark (eval.limit) says so, as the other tables do
-        r["metrics"]["gsm8k"]["limit"] = 20
+        r["metrics"]["gsm8k"]["limit"] = r["base_metrics"]["gsm8k"]["limit"] = 20
     assert base_vs_trained(runs, "gsm8k")[1].startswith("gsm8k test accuracy (%), greedy, first 20, mean")
+    # one run reevaluated on the whole split: its numbers are not comparable, and the caption says so
+    runs[0]["metrics"]["gsm8k"]["limit"] = runs[0]["base_metrics"]["gsm8k"]["limit"] = None
+    assert tables.protocol(runs, "gsm8k") == "MIXED: greedy (2 evaluations); greedy, first 20 (4 evaluations)"
 
 
 def test_cells_give_the_95_ci_half_width_n3_and_n5():

@@ -9,9 +9,14 @@ Variant (ablation) runs appear only in the ablation table.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+
 import pandas as pd
 
 from rlselect.report import ci, paper
+
+log = logging.getLogger(__name__)
 
 METHOD_ORDER = ["base", "full", "random", "ifd", "token_length", "limr", "learnalign", "learnalign_hidden"]
 METHOD_ORDER += ["accuracy_band", "acc_greedy", "pass_filter", "ppl_top", "grad_norm", "gradalign_align", "gradalign"]
@@ -66,13 +71,21 @@ def pool_share(runs: list[dict], share: str) -> tuple[float, str] | None:
 
 
 def protocol(runs: list[dict], benchmark: str) -> str:
-    """'greedy', 'avg@16', ... with the limit when the benchmark was cut ('greedy, first 20')."""
-    ms = [r["metrics"][benchmark] for r in runs if benchmark in r.get("metrics", {})] or [{}]
-    p = ms[0].get("protocol") or "?"
-    if p.startswith("avg@") and not p[4:].isdigit() and ms[0].get("k"):
-        p = f"avg@{ms[0]['k']}"
-    limits = sorted({m["limit"] for m in ms if m.get("limit")})
-    return p + (f", first {'/'.join(map(str, limits))}" if limits else "")
+    """'greedy', 'avg@16', ... with the limit when the benchmark was cut ('greedy, first 20'); runs
+    evaluated in different ways (some reevaluated with eval.limit, say) are named as mixed, with counts."""
+    ms = [r[k][benchmark] for r in runs for k in ("metrics", "base_metrics") if benchmark in (r.get(k) or {})]
+    settings = Counter(_setting(m) for m in ms) or Counter(["?"])
+    if len(settings) == 1:
+        return next(iter(settings))
+    log.warning("%s was evaluated in %d ways across these runs: %s", benchmark, len(settings), dict(settings))
+    return "MIXED: " + "; ".join(f"{s} ({n} evaluations)" for s, n in sorted(settings.items()))
+
+
+def _setting(m: dict) -> str:
+    p = m.get("protocol") or "?"
+    if p.startswith("avg@") and not p[4:].isdigit() and m.get("k"):
+        p = f"avg@{m['k']}"
+    return p + (f", first {m['limit']}" if m.get("limit") else "")
 
 
 def frame(runs: list[dict], benchmark: str | None = None) -> pd.DataFrame:
