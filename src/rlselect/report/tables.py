@@ -17,6 +17,7 @@ import pandas as pd
 from rlselect.report import ci, paper
 
 log = logging.getLogger(__name__)
+_WARNED: set[tuple] = set()
 
 METHOD_ORDER = ["base", "full", "random", "ifd", "token_length", "limr", "learnalign", "learnalign_hidden"]
 METHOD_ORDER += ["accuracy_band", "acc_greedy", "pass_filter", "ppl_top", "grad_norm", "gradalign_align", "gradalign"]
@@ -77,7 +78,9 @@ def protocol(runs: list[dict], benchmark: str) -> str:
     settings = Counter(_setting(m) for m in ms) or Counter(["?"])
     if len(settings) == 1:
         return next(iter(settings))
-    log.warning("%s was evaluated in %d ways across these runs: %s", benchmark, len(settings), dict(settings))
+    if (benchmark, *settings.items()) not in _WARNED:  # once per report, not once per table
+        _WARNED.add((benchmark, *settings.items()))
+        log.warning("%s was evaluated in %d ways across these runs: %s", benchmark, len(settings), dict(settings))
     return "MIXED: " + "; ".join(f"{s} ({n} evaluations)" for s, n in sorted(settings.items()))
 
 
