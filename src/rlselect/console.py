@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import warnings
+from pathlib import Path
 
 VERBOSE = False
 LIBRARY_LOGGERS = (
@@ -72,8 +73,6 @@ def configure(verbose: bool = False) -> None:
 def model_name(path) -> str:
     """A checkpoint as the console names it: a run's trained policy by its run (`<run>/train/final`),
     LearnAlign's warm-up policy as such, any other model by its folder's name."""
-    from pathlib import Path
-
     p = Path(str(path))
     if p.name != "final":
         return p.name

@@ -305,6 +305,17 @@ def test_build_study_writes_tables_and_pngs(gsm8k_study, noisy_study):
     assert "corrupted share" in noisy_md and "by method and budget" not in noisy_md  # rounds size is no budget
 
 
+def test_a_study_with_mixed_evaluations_says_so_in_its_captions_and_warns_once(gsm8k_study, caplog):
+    runs = load_runs(gsm8k_study / "runs.jsonl")
+    runs[0]["metrics"]["gsm8k"]["limit"] = 20  # one run reevaluated with eval.limit=20
+    write_runs(gsm8k_study / "runs.jsonl", runs)
+    with caplog.at_level("WARNING", logger="rlselect.report"):
+        build.build_study(gsm8k_study)
+    warned = [r.getMessage() for r in caplog.records if "evaluated in different ways" in r.getMessage()]
+    assert len(warned) == 1 and "gsm8k" in warned[0] and "first 20 (1 evaluations)" in warned[0]
+    assert "MIXED: " in (gsm8k_study / "tables.md").read_text()
+
+
 def test_figures_skip_missing_summaries(tmp_path):
     runs = [record("random", 64, 0, 0.5, run_dir=str(tmp_path / "nowhere")), record("random", 64, 1, 0.5)]
     assert figures.reward_history(runs[0]) == []

@@ -11,10 +11,13 @@ a "Claims" section: the papers' claims that the runs test, each with its verdict
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from rlselect.cache import atomic_write_bytes, run_record_key
 from rlselect.report import figures, tables, verdicts
+
+log = logging.getLogger(__name__)
 
 REGIME_SHARE = {regime: share for share, (regime, *_) in tables.POOL_SHARE.items()}  # 'imbalance': 'on_target_share'
 
@@ -41,6 +44,9 @@ def build_study(study_dir: str | Path) -> list[Path]:
     study_dir = Path(study_dir)
     runs = load_runs(study_dir / "runs.jsonl")
     name, benches, sweep = study_dir.name, tables.benchmarks_of(runs), len(tables.budgets_of(runs)) > 1
+    for b in benches:  # the captions say MIXED too; the console hears it once
+        if (how := tables.protocol(runs, b)).startswith("MIXED"):
+            log.warning("%s: %s was evaluated in different ways across the runs (%s)", name, b, how)
     built: list[tuple[str, str]] = []
     shares = sorted({REGIME_SHARE[r["regime"]] for r in runs if r.get("regime") in REGIME_SHARE})
     if not benches:  # a selection study (selection_only runs): what was selected, nothing trained

@@ -9,15 +9,11 @@ Variant (ablation) runs appear only in the ablation table.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 
 import pandas as pd
 
 from rlselect.report import ci, paper
-
-log = logging.getLogger(__name__)
-_WARNED: set[tuple] = set()
 
 METHOD_ORDER = ["base", "full", "random", "ifd", "token_length", "limr", "learnalign", "learnalign_hidden"]
 METHOD_ORDER += ["accuracy_band", "acc_greedy", "pass_filter", "ppl_top", "grad_norm", "gradalign_align", "gradalign"]
@@ -78,9 +74,6 @@ def protocol(runs: list[dict], benchmark: str) -> str:
     settings = Counter(_setting(m) for m in ms) or Counter(["?"])
     if len(settings) == 1:
         return next(iter(settings))
-    if (benchmark, *settings.items()) not in _WARNED:  # once per report, not once per table
-        _WARNED.add((benchmark, *settings.items()))
-        log.warning("%s was evaluated in %d ways across these runs: %s", benchmark, len(settings), dict(settings))
     return "MIXED: " + "; ".join(f"{s} ({n} evaluations)" for s, n in sorted(settings.items()))
 
 
