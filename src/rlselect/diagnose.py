@@ -16,7 +16,8 @@ Overrides (besides any config key; `diagnose.*` keys need no `+`):
   diagnose.projection_dim=<d>   project the gradients (features.projection.kind) instead of exact ones
   diagnose.top_k=<int>          principal components in the energy share (default 10)
 
-A preset's hydra.mode=MULTIRUN is ignored: the config is composed once, its sweep is not run.
+A bad key or value (an unknown diagnose key, a count below 1, a config key the run would refuse)
+stops with one `error:` line and status 2 before the model loads. A preset's hydra.mode=MULTIRUN is ignored: the config is composed once, its sweep is not run.
 
   make diagnose ARGS="experiment=demo_noisy diagnose.testbed=arith diagnose.G=32"
 """
@@ -202,18 +203,44 @@ def criteria(result: dict[str, Any]) -> dict[str, bool | None]:
 # I/O: compose the config, roll out, differentiate, write results/testbed/<testbed>.{json,md}.
 
 
+SETTINGS = ("testbed", "G", "val_G", "out_dir", "projection_dim", "top_k")
+
+
 def settings(cfg) -> dict[str, Any]:
-    """The `diagnose.*` keys with their defaults."""
+    """The `diagnose.*` keys with their defaults; an unknown key or a count below 1 is an error
+    naming it (`diagnose.G=0` would otherwise mean the default, 8)."""
+    from rlselect.config_checks import config_int
+
     d = dict(cfg.get("diagnose") or {})
-    G = int(d.get("G") or 8)
+    if unknown := sorted(set(d) - set(SETTINGS)):
+        raise ValueError(f"diagnose.{unknown[0]} is not a diagnose key; available: {', '.join(SETTINGS)}")
+
+    def count(key: str, default: int | None) -> int | None:
+        return default if d.get(key) is None else config_int(cfg, f"diagnose.{key}", 1)
+
+    testbed = str(d.get("testbed") or cfg.data.name)
+    if Path(testbed).name != testbed:  # it names the output files
+        raise ValueError(f"diagnose.testbed={testbed!r} names the output files; choose a name without '/'")
+    G = count("G", 8)
     return {
-        "testbed": str(d.get("testbed") or cfg.data.name),
+        "testbed": testbed,
         "G": G,
-        "val_G": int(d.get("val_G") or G),
+        "val_G": count("val_G", G),
         "out_dir": str(d.get("out_dir") or Path(str(cfg.results_dir)) / "testbed"),
-        "projection_dim": int(d["projection_dim"]) if d.get("projection_dim") else None,
-        "top_k": int(d.get("top_k") or 10),
+        "projection_dim": count("projection_dim", None),
+        "top_k": count("top_k", 10),
     }
+
+
+def check(cfg) -> None:
+    """The settings and the config's rollout and feature keys, checked before the model loads, as a
+    selection study's run checks them (diagnose neither trains nor evaluates)."""
+    from omegaconf import OmegaConf
+
+    from rlselect.config_checks import check_config
+
+    settings(cfg)
+    check_config(OmegaConf.merge(cfg, {"selection_only": True, "schedule": {"name": "static"}}))
 
 
 def run_diagnose(cfg, command: str = "") -> dict[str, Any]:
@@ -390,10 +417,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. experiment=demo_noisy diagnose.G=32")
     args = parser.parse_args(argv)
-    cfg = compose_config(args.overrides)
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     from rlselect import console
 
-    console.setup_entry_point(verbose=bool(cfg.get("verbose", False)))
+    try:  # a typo is one line on stderr, before anything loads
+        cfg = compose_config(args.overrides)
+        console.setup_entry_point(verbose=bool(cfg.get("verbose", False)))
+        check(cfg)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        if console.VERBOSE:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     env = " ".join(f"{k}={os.environ[k]}" for k in ("HF_HUB_OFFLINE",) if os.environ.get(k))
     command = " ".join(x for x in (env, "python -m rlselect.diagnose", shlex.join(args.overrides)) if x)
     result = run_diagnose(cfg, command)

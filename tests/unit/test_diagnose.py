@@ -200,3 +200,29 @@ def test_a_direction_with_cancelling_signs_shows_in_abs_cos_and_energy_only():
     d = premise_diagnostics(x)
     assert d["cos_all"] == pytest.approx(-1 / 19) and d["abs_cos_all"] == pytest.approx(1.0)
     assert d["top10_energy"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("diagnose.G=0", "diagnose.G=0 is out of range"),  # it used to mean the default, 8
+        ("diagnose.G=abc", "diagnose.G='abc' is not an integer"),
+        ("diagnose.projection_dim=0", "diagnose.projection_dim=0 is out of range"),
+        ("diagnose.top_k=-1", "diagnose.top_k=-1 is out of range"),
+        ("diagnose.Gg=3", "diagnose.Gg is not a diagnose key; available: testbed, G"),
+        ("diagnose.testbed=../x", "choose a name without '/'"),
+        ("rollouts.backend=vlm", "rollouts.backend='vlm'; available: hf, vllm"),
+        ("experiment=nonexistent", "Could not find 'experiment/nonexistent'"),
+    ],
+)
+def test_a_bad_setting_is_one_error_line_before_any_model_loads(override, message, capsys, monkeypatch, tmp_path):
+    import rlselect.diagnose as diagnose
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the diagnostics started")
+
+    monkeypatch.setattr(diagnose, "run_diagnose", must_not_run)
+    assert diagnose.main(["experiment=demo_noisy", f"results_dir={tmp_path}", override]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
