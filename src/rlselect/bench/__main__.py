@@ -28,6 +28,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, help="torch threads (default: all cores); 1 is steadier on a shared machine")
     ap.add_argument("-v", "--verbose", action="store_true", help="every library's own logs and progress bars")
     a = ap.parse_args(argv)
+    if unknown := sorted(set(a.only) - set(BENCHMARKS)):  # argparse's own error line, before anything loads
+        ap.error(f"--only: unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(BENCHMARKS)}")
+    if a.threads is not None and a.threads < 1:
+        ap.error(f"--threads {a.threads}: choose 1 or more")
+    if a.device != "cpu" and not a.device.startswith("cuda"):
+        ap.error(f"--device {a.device}: choose cpu, cuda or cuda:<index>")
+    if a.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            ap.error(f"--device {a.device}: this machine has no CUDA device (torch.cuda.is_available() is False)")
     from rlselect import console
 
     console.setup_entry_point(verbose=a.verbose)  # quiet unless -v, before the libraries load
