@@ -344,6 +344,22 @@ def test_cli_main_on_fixture_dir(gsm8k_study, noisy_study, capsys):
     assert capsys.readouterr().err.rstrip().endswith(f"studies with records under {results / 'empty'}/: none")
 
 
+@pytest.mark.parametrize(
+    ("line", "why"), [('{"selector": "rand', "invalid JSON"), ("[1]", "a run record is a JSON object, not list")]
+)
+def test_a_damaged_runs_file_is_one_error_line_naming_its_line_and_the_other_studies_are_built(
+    gsm8k_study, noisy_study, capsys, line, why
+):
+    results = gsm8k_study.parent
+    with (gsm8k_study / "runs.jsonl").open("a") as f:
+        f.write(line + "\n")
+    n = len((gsm8k_study / "runs.jsonl").read_text().splitlines())
+    assert main(["all", f"results_dir={results}"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {gsm8k_study / 'runs.jsonl'}, line {n}: {why}" in err and "Traceback" not in err
+    assert (results / "noisy" / "tables.md").exists() and not (gsm8k_study / "tables.md").exists()
+
+
 def test_low_utility_study_gets_its_share_table_and_bars(tmp_path):
     recs = [
         record(

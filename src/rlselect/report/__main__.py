@@ -33,13 +33,19 @@ def main(argv: list[str] | None = None) -> int:
         names = ", ".join(d.name for d in studies) or "none"
         missing = f"{dirs[0]}/runs.jsonl" if dirs else f"a runs.jsonl under {results}/"
         parser.error(f"no run records in {missing}; studies with records under {results}/: {names}")
+    refused = 0
     for d in dirs:
-        files = build_study(d)
+        try:
+            files = build_study(d)
+        except ValueError as exc:  # a damaged runs.jsonl names its line; the other studies are still built
+            print(f"error: {exc}", file=sys.stderr)
+            refused += 1
+            continue
         print(files[0].read_text())  # the base-vs-trained table
         claims = files[1].read_text()  # tables.md, whose last section holds the claims' verdicts
         print(claims[claims.rfind("## Claims") :])
         print("\n".join(f"saved {f}" for f in files), file=sys.stderr)
-    return 0
+    return 2 if refused else 0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ def load_runs(path: str | Path) -> list[dict]:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}, line {n}: invalid JSON ({exc.msg})") from exc
+        if not isinstance(rec, dict):
+            raise ValueError(f"{path}, line {n}: a run record is a JSON object, not {type(rec).__name__}")
         latest[run_record_key(rec)] = rec
     return list(latest.values())
 
