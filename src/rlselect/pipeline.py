@@ -202,7 +202,8 @@ def _validate(cfg: DictConfig) -> Prepared:
 
 
 def prepare(cfg: DictConfig) -> Prepared:
-    """Validate, then resolve the model and roll out the pool at it (cached, shared by a sweep)."""
+    """Validate, then resolve the model and roll out the pool at it (cached, shared by a sweep; the static
+    schedule's, since the rounds schedule rolls out each round's chunk itself)."""
     from rlselect.models import load_options, resolve_model_path
     from rlselect.rollouts.stage import rollout_compute_seconds, rollout_stage
 
@@ -213,6 +214,10 @@ def prepare(cfg: DictConfig) -> Prepared:
     t = time.time()
     ctx.load = load_options(_plain(cfg.model))
     ctx.stages = Stages(should_isolate(cfg.get("isolate_stages", "auto")))
+    if ctx.schedule == "rounds":  # each round rolls out its own chunk at the current policy (train/schedule.py):
+        ctx.cost["rollouts_generated"] = 0  # a pass over the whole pool at the base model would be paid for nothing
+        ctx.cost["seconds"].update(rollouts=0.0, rollouts_wall=0.0)
+        return ctx
     ctx.rows = ctx.stages.run(
         "rollouts", rollout_stage, ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load
     )

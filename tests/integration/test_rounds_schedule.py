@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from rlselect.report import tables
 from rlselect.rewards.functions import REWARDS, MathReward
 from rlselect.train.rounds import epoch_batches
 from tiny_config import compose_tiny
@@ -74,7 +75,7 @@ def _no_wandb(monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
 
 
-def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, shared_cache_dir, caplog):
+def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, shared_cache_dir, caplog, monkeypatch):
     import logging
     import re
 
@@ -91,10 +92,18 @@ def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, sh
         "schedule.rounds=1",
         "schedule.k_r=4",
     )
+
+    def no_pool_pass(*args, **kwargs):
+        raise AssertionError("the rounds schedule rolled out the whole pool at the base model")
+
+    monkeypatch.setattr("rlselect.rollouts.stage.rollout_stage", no_pool_pass)
     with caplog.at_level(logging.INFO, logger="rlselect"):
         record = run(cfg, tmp_path / "run")
     (round0,) = record["selection"]["rounds"]
     assert round0["rollouts_generated"] == 8 * 4 and 0.0 <= round0["chunk_mean_success_rate"] <= 1.0
+    # the record charges the rounds' rollouts only (it charged a base pass over the pool on top: 64 x 8)
+    assert record["cost"]["rollouts_generated"] == 0 and record["cost"]["seconds"]["rollouts"] == 0.0
+    assert tables.frame([record]).rollouts.tolist() == [8 * 4]
     # the console's round line: counts, then the round's numbers to 3 decimals, then its seconds
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("round 0:")]
     assert re.fullmatch(r"round 0: kept \d+ of 8 prompts \{.*\} \(\d+ s\)", line), line

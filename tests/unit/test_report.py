@@ -316,6 +316,14 @@ def test_a_study_with_mixed_evaluations_says_so_in_its_captions_and_warns_once(g
     assert "MIXED: " in (gsm8k_study / "tables.md").read_text()
 
 
+def test_a_rounds_run_is_charged_its_rounds_rollouts_only():
+    rounds = [{"round": t, "n": 8, "rollouts_generated": 512} for t in range(3)]
+    old = record("gradalign", 8, 0, 0.5, schedule="rounds", selection={"n": 8, "rounds": rounds}, rollouts=2048)
+    static = record("learnalign", 64, 0, 0.5, rollouts=2048 + 256)  # pool rollouts and LearnAlign's warm-up
+    # the old record's 2048 are a base pass over the pool that its rounds never read
+    assert tables.frame([old, static]).rollouts.tolist() == [3 * 512, 2048 + 256]
+
+
 def test_figures_skip_missing_summaries(tmp_path):
     runs = [record("random", 64, 0, 0.5, run_dir=str(tmp_path / "nowhere")), record("random", 64, 1, 0.5)]
     assert figures.reward_history(runs[0]) == []

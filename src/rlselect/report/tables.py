@@ -88,12 +88,14 @@ def frame(runs: list[dict], benchmark: str | None = None) -> pd.DataFrame:
     """One row per (run, benchmark) (only `benchmark` if given): keys, cost, accuracies and shares in %.
 
     `rid` tells the runs apart, `run` holds the record (for the paper's `applies`), `method` folds the variant
-    in; rollouts: the completions generated for selection (incl. warm-up and rounds).
+    in; rollouts: the completions generated for selection (LearnAlign's warm-up included; a rounds run's: its rounds').
     """
     rows = []
     for rid, run in enumerate(runs):
         sel, cost = run.get("selection") or {}, run.get("cost", {})
-        rollouts = sum(int(c.get("rollouts_generated") or 0) for c in [cost, *(sel.get("rounds") or [])])
+        # a rounds run's are its rounds' (records before 2026-12-03 also count a base pass over the pool it never read)
+        spent = (sel.get("rounds") or []) if run["schedule"] == "rounds" else [cost]
+        rollouts = sum(int(c.get("rollouts_generated") or 0) for c in spent)
         keys = [rid, run, run["selector"], run["schedule"], run["budget"], run.get("seed")]
         keys += [paper.method_key(run["selector"], run.get("variant")), rollouts]
         for b in (b for b in run.get("metrics", {}) if benchmark in (None, b)):
