@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlselect.cache import atomic_write_json, read_json
+from rlselect.cache import atomic_write_bytes, atomic_write_json, read_json
 from rlselect.train.grpo import TRAIN_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -99,14 +99,35 @@ class RoundSchedule:
         rec_of = {s: self.by_id[i] for s, i in zip(slots, ids)}
         return [{**x, **{k: rec_of[x["slot"]][k] for k in TRAIN_COLUMNS}} for x in inputs]
 
+    @staticmethod
+    def forget_steps_after(steps_log: Path, step: int) -> None:
+        """Keep the log's lines of steps 1..step (those the resumed checkpoint trained; a line cut
+        short by the kill goes too)."""
+
+        def trained(line: str) -> bool:
+            try:
+                return json.loads(line)["step"] <= step
+            except (ValueError, KeyError, TypeError):
+                return False
+
+        if steps_log.exists():
+            lines = steps_log.read_text().splitlines(keepends=True)
+            kept = [line for line in lines if trained(line)]
+            if len(kept) < len(lines):
+                atomic_write_bytes(steps_log, "".join(kept).encode())
+
     def attach(self, trainer) -> None:
         """Fill each training batch with its step's prompts just before TRL generates for it."""
         generate = trainer._generate_and_score_completions
         steps_log = self.rounds_dir / "steps.jsonl"
+        resumed = [False]
 
         def generate_for_step(inputs):
             if trainer.model.training:
                 step = trainer.state.global_step
+                if not resumed[0]:  # a resumed run retrains from its checkpoint: its later steps are logged again
+                    resumed[0] = True
+                    self.forget_steps_after(steps_log, step)
                 ids = self.step_ids(step, trainer.model)
                 inputs = self.fill(inputs, ids)
                 with open(steps_log, "a") as fh:
