@@ -9,6 +9,7 @@ from rlselect.models import resolve_model_path
 
 
 def test_local_folder_and_hub_id(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
     assert resolve_model_path({"name": str(tmp_path)}, tmp_path) == str(tmp_path)
     assert resolve_model_path({"name": "x", "path": str(tmp_path)}, tmp_path) == str(tmp_path)  # path wins
     hub = "Qwen/Qwen2.5-1.5B-Instruct"
@@ -19,3 +20,20 @@ def test_local_folder_and_hub_id(tmp_path):
 def test_a_missing_folder_names_its_key(tmp_path, missing):
     with pytest.raises(FileNotFoundError, match=f"model.path='{missing}': no such checkpoint folder"):
         resolve_model_path({"name": "qwen", "path": missing}, tmp_path)
+
+
+def test_model_path_wins_over_the_embedded_models(tmp_path):
+    """model=tiny model.path=<a run's trained policy> starts from that checkpoint (the path was ignored,
+    and the embedded model warm-started instead)."""
+    (tmp_path / "config.json").write_text("{}")
+    for name in ("tiny", "random"):
+        assert resolve_model_path({"name": name, "path": str(tmp_path), "warm_start": {}}, tmp_path) == str(tmp_path)
+
+
+def test_a_folder_without_config_json_is_no_checkpoint(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"model.path='.*empty': not a checkpoint folder \(no config.json"):
+        resolve_model_path({"name": "tiny", "path": str(tmp_path / "empty")}, tmp_path)
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text("{}")
+    assert resolve_model_path({"name": "qwen", "path": str(tmp_path / "adapter")}, tmp_path).endswith("adapter")

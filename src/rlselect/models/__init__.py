@@ -13,8 +13,12 @@ from pathlib import Path
 
 
 def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
-    """'tiny' -> the cached warm-started checkpoint (trained on first use); 'random' -> the cached random
-    checkpoint of model.shape (models/random_init.py); else the given path/id."""
+    """model.path when set, whatever model.name says (a run's trained tiny policy, say: the name then
+    only labels it); else 'tiny' -> the cached warm-started checkpoint (trained on first use),
+    'random' -> the cached random checkpoint of model.shape (models/random_init.py), or the name
+    itself as a path/id."""
+    if model_cfg.get("path"):  # with model=tiny it was ignored, and the demo ran the embedded model instead
+        return local_or_hub(model_cfg["path"], "model.path", "or model=tiny")
     name = model_cfg["name"]
     if name == "random":
         from rlselect.models.random_init import SIZE_KEYS, random_model_path
@@ -25,15 +29,20 @@ def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
         from rlselect.models.warm_start import warm_start_tiny
 
         return str(warm_start_tiny(cache_dir, **dict(model_cfg.get("warm_start") or {})))
-    key, path = ("model.path", model_cfg["path"]) if model_cfg.get("path") else ("model.name", name)
-    return local_or_hub(path, key, "or model=tiny")
+    return local_or_hub(name, "model.name", "or model=tiny")
 
 
 def local_or_hub(path, key: str, alternative: str = "") -> str:
-    """`path` when it is a local folder or may be a hub id ("org/name"); else a FileNotFoundError
-    naming `key`, before anything loads (transformers' own error is about repo id syntax)."""
+    """`path` when it is a local checkpoint folder or may be a hub id ("org/name"); else a
+    FileNotFoundError naming `key`, before anything loads (transformers' own errors are about repo
+    id syntax or a missing `model_type`)."""
     local = Path(str(path)).expanduser()
     if local.exists():
+        if not any((local / f).is_file() for f in ("config.json", "adapter_config.json")):
+            raise FileNotFoundError(
+                f"{key}={str(path)!r}: not a checkpoint folder (no config.json in it; a run's trained policy "
+                "is <run dir>/train/final)"
+            )
         return str(local)
     if str(path).startswith(("/", ".", "~")) or str(path).count("/") > 1:  # a hub id is "org/name"
         raise FileNotFoundError(
