@@ -238,9 +238,11 @@ def check(cfg) -> None:
     from omegaconf import OmegaConf
 
     from rlselect.config_checks import check_config
+    from rlselect.models import given_checkpoint
 
     settings(cfg)
     check_config(OmegaConf.merge(cfg, {"selection_only": True, "schedule": {"name": "static"}}))
+    given_checkpoint(OmegaConf.to_container(cfg.model, resolve=True))
 
 
 def run_diagnose(cfg, command: str = "") -> dict[str, Any]:
@@ -426,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = compose_config(args.overrides)
         console.setup_entry_point(verbose=bool(cfg.get("verbose", False)))
         check(cfg)
-    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+    except (HydraException, OmegaConfBaseException, ValueError, FileNotFoundError) as exc:
         if console.VERBOSE:
             raise
         print(f"error: {exc}", file=sys.stderr)

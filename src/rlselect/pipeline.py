@@ -170,21 +170,24 @@ class Prepared:
 
 
 def validate(cfg: DictConfig) -> Prepared:
-    """Every cheap check before any expensive stage: names, data rows, budget, validation set. A
-    ValueError (DataError included) here is a refusal (`run_config.refuse`): nothing has run yet."""
+    """Every cheap check before any expensive stage: names, model folder, data rows, budget, validation
+    set. A ValueError (DataError included) or FileNotFoundError (the model folder) here is a refusal
+    (`run_config.refuse`): nothing has run yet."""
     try:
         return _validate(cfg)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         refuse(exc)
         raise
 
 
 def _validate(cfg: DictConfig) -> Prepared:
     from rlselect.eval.benchmarks import eval_test_items
+    from rlselect.models import given_checkpoint
     from rlselect.selectors import get_selector
 
     selector = get_selector(cfg.selector.name)
     seed, budget = check_config(cfg)  # counts, enumerated keys, trainer.args and eval: before any stage
+    given_checkpoint(_plain(cfg.model))  # a missing folder or one that is no checkpoint
     params = dict(_plain(cfg.selector.get("params")) or {})
     selector.check_params(params)
     schedule = cfg.schedule.name

@@ -86,12 +86,14 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("eval.backend=vlm", "backend must be auto, hf or vllm"),
         ("eval=gsm8k_greedy", "eval.device=cuda: these settings need a CUDA device"),  # was: after training
         ("schedule=rounds selection_only=true", "schedule=rounds selects during training"),  # was: it trained
+        ("model.path=/", "model.path='/': not a checkpoint folder (no config.json"),  # was: ignored by model=tiny
     ],
 )
 def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):
     import torch
 
     from rlselect.pipeline import run
+    from rlselect.run_config import is_refusal
 
     if "CUDA" in message and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
@@ -100,6 +102,7 @@ def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cf
     with pytest.raises(Exception) as err:
         run(cfg, tmp_path / "run")
     assert message in str(err.value)
+    assert is_refusal(err.value)  # the CLI prints its message alone and exits 2
     assert not (tmp_path / "fresh_cache").exists()  # nothing expensive started
 
 

@@ -213,6 +213,7 @@ def test_a_direction_with_cancelling_signs_shows_in_abs_cos_and_energy_only():
         ("diagnose.testbed=../x", "choose a name without '/'"),
         ("rollouts.backend=vlm", "rollouts.backend='vlm'; available: hf, vllm"),
         ("experiment=nonexistent", "Could not find 'experiment/nonexistent'"),
+        ("model.path=/", "model.path='/': not a checkpoint folder"),
     ],
 )
 def test_a_bad_setting_is_one_error_line_before_any_model_loads(override, message, capsys, monkeypatch, tmp_path):

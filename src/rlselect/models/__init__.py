@@ -12,24 +12,29 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
+def given_checkpoint(model_cfg) -> str | None:
     """model.path when set, whatever model.name says (a run's trained tiny policy, say: the name then
-    only labels it); else 'tiny' -> the cached warm-started checkpoint (trained on first use),
-    'random' -> the cached random checkpoint of model.shape (models/random_init.py), or the name
-    itself as a path/id."""
+    only labels it), or model.name unless it names an embedded model; checked, not loaded."""
     if model_cfg.get("path"):  # with model=tiny it was ignored, and the demo ran the embedded model instead
         return local_or_hub(model_cfg["path"], "model.path", "or model=tiny")
-    name = model_cfg["name"]
-    if name == "random":
+    if model_cfg["name"] not in ("tiny", "random"):
+        return local_or_hub(model_cfg["name"], "model.name", "or model=tiny")
+    return None
+
+
+def resolve_model_path(model_cfg, cache_dir: str | Path) -> str:
+    """The given checkpoint, else 'tiny' -> the cached warm-started checkpoint (trained on first use)
+    or 'random' -> the cached random checkpoint of model.shape (models/random_init.py)."""
+    if (given := given_checkpoint(model_cfg)) is not None:
+        return given
+    if model_cfg["name"] == "random":
         from rlselect.models.random_init import SIZE_KEYS, random_model_path
 
         keys = ("shape", "seed", "dtype", *SIZE_KEYS)
         return str(random_model_path(cache_dir, **{k: v for k, v in model_cfg.items() if k in keys}))
-    if name == "tiny":
-        from rlselect.models.warm_start import warm_start_tiny
+    from rlselect.models.warm_start import warm_start_tiny
 
-        return str(warm_start_tiny(cache_dir, **dict(model_cfg.get("warm_start") or {})))
-    return local_or_hub(name, "model.name", "or model=tiny")
+    return str(warm_start_tiny(cache_dir, **dict(model_cfg.get("warm_start") or {})))
 
 
 def local_or_hub(path, key: str, alternative: str = "") -> str:
