@@ -436,8 +436,10 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
     if ctx.stages.isolate:  # the child trained without the parent's W&B run: log its history now
         for entry in trained.get("log_history", []):
             logger.log({f"train/{k}": v for k, v in entry.items() if isinstance(v, (int, float))})
-    # a resumed run that found its training done is charged what that training took
-    cost["seconds"]["train"] = trained["seconds"] if trained.get("reused") else round(time.time() - t, 2)
+    # a run that found its training done is charged what that training took; one resumed from a
+    # checkpoint, what this attempt took plus what led to that checkpoint
+    wall = time.time() - t + float(trained.get("resumed_seconds") or 0.0)
+    cost["seconds"]["train"] = trained["seconds"] if trained.get("reused") else round(wall, 2)
     cost["train_steps"] = trained["steps"]
 
     t = time.time()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from rlselect.train.grpo import TrainingClock, last_complete_checkpoint
 from tiny_config import TINY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +86,7 @@ CASES = {
     ),
     "training": (
         ["trainer.max_steps=4", "trainer.args.save_steps=1"],
-        lambda c, r: len(list((r / "train" / "trainer").glob("checkpoint-*"))) >= 1,
+        lambda c, r: any((r / "train" / "trainer").glob(f"checkpoint-*/{TrainingClock.ELAPSED}")),  # a whole one
     ),
 }
 
@@ -111,7 +112,16 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, warm_model, stage):
     cmd_a = cli(cache_a, run_a, tmp_path / "a" / "results", *extra)
     kill_when(cmd_a, lambda: ready(cache_a, run_a))
     assert not (run_a / "result.json").exists()
+    if stage == "training":  # what the killed attempt took up to the checkpoint the rerun resumes from
+        elapsed = Path(str(last_complete_checkpoint(run_a / "train" / "trainer"))) / TrainingClock.ELAPSED
+        # (killed between a newer checkpoint's trainer_state.json and its clock, it is resumed from with 0 s)
+        before = json.loads(elapsed.read_text())["seconds"] if elapsed.exists() else 0.0
     finish(cmd_a)  # the rerun resumes from what the killed run left
+    if stage == "training":  # charged its whole training, the killed attempt's seconds included
+        summary = json.loads((run_a / "train" / "final" / "train_summary.json").read_text())
+        cost = json.loads((run_a / "result.json").read_text())["cost"]["seconds"]
+        assert summary["resumed_seconds"] == before and (before > 0 or not elapsed.exists())
+        assert summary["seconds"] > before and cost["train"] > before
 
     cache_b = fresh_cache(warm_model, tmp_path / "b")
     run_b = tmp_path / "b" / "run"

@@ -47,6 +47,31 @@ class TrainProgress(TrainerCallback):
         log.info("trained %s: %d GRPO steps%s", self.label, state.global_step, reward)
 
 
+class TrainingClock(TrainerCallback):
+    """Training seconds, earlier attempts included: each checkpoint records the seconds that led to it
+    (ELAPSED), and a run resumed from it starts its clock there, so a run killed (or preempted) and
+    resumed is charged its whole training, not its last attempt's."""
+
+    ELAPSED = "rlselect_elapsed.json"
+
+    def __init__(self, resumed_from: str | None):
+        from rlselect.cache import read_json
+
+        elapsed = Path(resumed_from or "") / self.ELAPSED
+        self.before = float(read_json(elapsed)["seconds"]) if resumed_from and elapsed.exists() else 0.0
+        self.t0 = time.time()
+
+    def seconds(self) -> float:
+        return round(self.before + time.time() - self.t0, 2)
+
+    def on_save(self, args, state, control, **kwargs):
+        from rlselect.cache import atomic_write_json
+
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and checkpoint.is_dir():
+            atomic_write_json(checkpoint / self.ELAPSED, {"seconds": self.seconds()})
+
+
 def steps_for_budget(n_prompts: int, args: dict, budget_mode: str, max_steps: int, epochs: float) -> int:
     """equal_steps: the same number of optimizer steps for every budget (reviewers' comparison);
     equal_epochs: `epochs` passes over the selected prompts (the papers' protocol). A step takes
@@ -163,11 +188,17 @@ def train_grpo(
     resume = last_complete_checkpoint(out_dir / "trainer")
     if resume:
         log.info("resuming training from %s", resume)
-    t0 = time.time()
+    clock = TrainingClock(resume)
+    trainer.add_callback(clock)
     trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(final))  # collective under ZeRO-3 / FSDP: every process calls it
-    seconds = round(time.time() - t0, 2)
-    summary = {"checkpoint": str(final), "steps": steps, "seconds": seconds, "log_history": trainer.state.log_history}
+    summary = {
+        "checkpoint": str(final),
+        "steps": steps,
+        "seconds": clock.seconds(),  # earlier attempts' included
+        "resumed_seconds": clock.before,  # what the checkpoint resumed from took
+        "log_history": trainer.state.log_history,
+    }
     if trainer.is_world_process_zero():
         tok.save_pretrained(str(final))
         atomic_write_json(final / "train_summary.json", summary)
