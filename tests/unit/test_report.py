@@ -324,6 +324,27 @@ def test_a_rounds_run_is_charged_its_rounds_rollouts_only():
     assert tables.frame([old, static]).rollouts.tolist() == [3 * 512, 2048 + 256]
 
 
+def test_failed_runs_not_rerun_since_are_named_above_the_tables(gsm8k_study, caplog):
+    runs = load_runs(gsm8k_study / "runs.jsonl")
+    failed = [
+        {"run_dir": "/x/runs/fx/learnalign-static-b500-s3", "error": "RuntimeError: CUDA out of memory.\nTried ..."},
+        {"run_dir": runs[0]["run_dir"], "error": "ValueError: an earlier failure this run's record replaced"},
+    ]
+    (gsm8k_study / "failures.jsonl").write_text("".join(json.dumps(f) + "\n" for f in failed) + '{"run_dir": "cut')
+    with caplog.at_level("WARNING", logger="rlselect.report"):
+        build.build_study(gsm8k_study)
+    note = "**1 run(s) failed and are not in these tables** (tracebacks in failures.jsonl; a rerun that finishes, "
+    note += (
+        "or deleting their lines there, drops this note): learnalign-static-b500-s3 (RuntimeError: CUDA out of memory.)"
+    )
+    assert note in (gsm8k_study / "tables.md").read_text() and note in (gsm8k_study / "table.md").read_text()
+    assert "% 1 run(s) failed and are not in these tables" in (gsm8k_study / "tables.tex").read_text()
+    assert any("1 run(s) failed" in r.getMessage() for r in caplog.records)
+    (gsm8k_study / "failures.jsonl").unlink()
+    build.build_study(gsm8k_study)
+    assert "failed" not in (gsm8k_study / "tables.md").read_text()
+
+
 def test_figures_skip_missing_summaries(tmp_path):
     runs = [record("random", 64, 0, 0.5, run_dir=str(tmp_path / "nowhere")), record("random", 64, 1, 0.5)]
     assert figures.reward_history(runs[0]) == []
