@@ -91,6 +91,11 @@ def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
             "selection_only=true stops after a selection made before training; schedule=rounds selects "
             "during training (use schedule=static for a selection study)"
         )
+    if OmegaConf.select(cfg, "selector.name") == "full" and OmegaConf.select(cfg, "schedule.name") == "rounds":
+        raise ValueError(
+            "selector=full with schedule=rounds would keep the first keep_fraction of each chunk, a random "
+            "subset: use schedule=static for GRPO on the whole pool, or selector=random for the rounds' random baseline"
+        )
     if not cfg.get("selection_only", False):
         check_grpo_args(OmegaConf.to_container(cfg.trainer.args, resolve=True))
         check_eval_config(cfg.eval)

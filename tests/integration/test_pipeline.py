@@ -87,6 +87,7 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("eval=gsm8k_greedy", "eval.device=cuda: these settings need a CUDA device"),  # was: after training
         ("schedule=rounds selection_only=true", "schedule=rounds selects during training"),  # was: it trained
         ("model.path=/", "model.path='/': not a checkpoint folder (no config.json"),  # was: ignored by model=tiny
+        ("selector=full schedule=rounds", "selector=full with schedule=rounds would keep"),  # was: a random subset
     ],
 )
 def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cfg, override, message):

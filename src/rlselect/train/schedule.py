@@ -3,7 +3,7 @@
 Round t: take chunk t of M candidates, sample k_r rollouts per candidate with the current policy
 (only for selectors that read rollouts: random or a length heuristic would pay M x k_r generations a
 round for nothing), compute what the selector needs at that policy (gradients, validation gradient,
-...), keep the top fraction q, train S steps on it. Any selector works in this schedule.
+...), keep the top fraction q, train S steps on it. Any selector but `full` works in this schedule.
 """
 
 from __future__ import annotations
