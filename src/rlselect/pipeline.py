@@ -213,6 +213,7 @@ def prepare(cfg: DictConfig) -> Prepared:
     ctx = validate(cfg)
     t = time.time()
     ctx.model_path = resolve_model_path(_plain(cfg.model), Path(cfg.cache_dir))
+    fit_to_context(ctx, cfg)
     ctx.cost["seconds"]["model"] = round(time.time() - t, 2)
     t = time.time()
     ctx.load = load_options(_plain(cfg.model))
@@ -236,6 +237,28 @@ def prepare(cfg: DictConfig) -> Prepared:
     ctx.cost["seconds"]["rollouts"] = (computed if computed is not None else wall) if used else 0.0
     ctx.cost["seconds"]["rollouts_wall"] = wall
     return ctx
+
+
+def fit_to_context(ctx: Prepared, cfg: DictConfig) -> None:
+    """Drop the pool's and the validation set's prompts longer than the model's positions
+    (models/context.py), then check the budget again."""
+    from transformers import AutoTokenizer
+
+    from rlselect.models.context import context_length, drop_long_prompts
+
+    if (limit := context_length(ctx.model_path)) is None:
+        return
+    tokenizer, n = AutoTokenizer.from_pretrained(ctx.model_path), len(ctx.pool)
+    ctx.pool = drop_long_prompts(ctx.pool, tokenizer, limit, "pool")
+    ctx.val = drop_long_prompts(ctx.val, tokenizer, limit, "validation set")
+    if len(ctx.pool) < n and cfg.selector.name == "full":
+        ctx.budget = len(ctx.pool)
+    elif len(ctx.pool) < n and ctx.schedule == "static":
+        try:
+            check_budget(ctx.budget, ctx.pool, cfg.selector.name)
+        except ValueError as exc:  # before any stage: a refusal
+            refuse(exc)
+            raise
 
 
 def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list[str], dict]:
@@ -495,7 +518,8 @@ def follow(cfg: DictConfig, run_dir: Path, rank: int) -> dict:
 
     ctx = validate(cfg)
     stages = Stages(isolate=True)
-    model_path = wait_for(run_dir, "prepared")["model_path"]
+    model_path = ctx.model_path = wait_for(run_dir, "prepared")["model_path"]
+    fit_to_context(ctx, cfg)  # the main process's pool
     if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
         stages.run_parallel("warmup", warmup_stage, model_path, ctx.pool, cfg, Path(cfg.cache_dir), "none")
     wait_for(run_dir, "selection")

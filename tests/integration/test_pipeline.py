@@ -107,6 +107,26 @@ def test_bad_configuration_fails_before_any_expensive_stage(tmp_path, compose_cf
     assert not (tmp_path / "fresh_cache").exists()  # nothing expensive started
 
 
+def test_a_prompt_longer_than_the_models_positions_is_dropped_before_any_stage(tmp_path, compose_cfg, caplog):
+    """A 12,000-token question asked the 512-position tiny model's attention for 48 GB in the rollouts."""
+    import json
+    import logging
+
+    from rlselect.pipeline import run
+
+    rows = [{"question": f"What is {i} + {i}?", "answer": f"so #### {2 * i}"} for i in range(1, 12)]
+    rows.insert(3, {"question": "What is " + " + ".join(["1"] * 3000) + "?", "answer": "#### 3000"})
+    (tmp_path / "gsm8k").mkdir()
+    (tmp_path / "gsm8k" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = compose_cfg("data=gsm8k", f"data.path={tmp_path / 'gsm8k'}", "selector=full", "selection_only=true")
+    with caplog.at_level(logging.WARNING, logger="rlselect"):
+        record = run(cfg, tmp_path / "run")
+    (line,) = [r.getMessage() for r in caplog.records if "prompts longer than" in r.getMessage()]
+    assert line.startswith("pool: dropped 1 of 12 prompts longer than the model's 512 positions: gsm8k-train-3 (")
+    selected = json.loads((tmp_path / "run" / "selection.json").read_text())["ids"]
+    assert len(selected) == record["selection"]["n"] == 11 and "gsm8k-train-3" not in selected
+
+
 def test_a_run_dir_is_not_reused_by_another_configuration(tmp_path, compose_cfg):
     """The directory name holds selector, schedule, budget and seed only: a finished run must not be
     reported as the result of a run that changed, say, the learning rate."""
