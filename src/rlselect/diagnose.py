@@ -252,6 +252,7 @@ def run_diagnose(cfg, command: str = "") -> dict[str, Any]:
 
     from rlselect.grads import param_layout
     from rlselect.models import load_model, load_options, resolve_model_path
+    from rlselect.models.context import context_length, drop_long_prompts
     from rlselect.pipeline import load_pool
     from rlselect.rollouts.stage import rollout_stage
     from rlselect.selection import compute_gradient_features, is_good
@@ -267,6 +268,10 @@ def run_diagnose(cfg, command: str = "") -> dict[str, Any]:
     model_path = resolve_model_path(plain["model"], cache_dir)
     load = load_options(plain["model"])
     model, tokenizer = load_model(model_path, **load)
+    limit = context_length(model_path)  # as the pipeline does: prompts past the model's positions go
+    pool, val = (
+        drop_long_prompts(recs, tokenizer, limit, what) for recs, what in ((pool, "pool"), (val, "validation set"))
+    )
     rollout_cfg = dict(plain["rollouts"])
     # The same cached stage (and key) as the pipeline's rollouts, at G = diagnose.G.
     shared = dict(model=model, tokenizer=tokenizer, load=load)
