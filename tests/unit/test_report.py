@@ -445,6 +445,9 @@ def test_single_seed_cells_say_n_1_and_demo_table():
     assert r"\caption{gsm8k test accuracy (\%, greedy)" in tex and "(cached stages count \\textasciitilde{}0)" in tex
     table, text = base_vs_trained(runs, "gsm8k")
     assert list(table.seeds) == [1, 2] and list(table.budget) == [100, 500]
+    assert list(table["GRPO steps"]) == ["10", "10"]
+    runs[2]["cost"]["train_steps"] = 12  # seed 1 trained longer (schedule.rounds changed within a study, say)
+    assert list(base_vs_trained(runs, "gsm8k")[0]["GRPO steps"]) == ["10", "10-12"]  # was "12" for both seeds
     assert "15.0 (n = 1)" in text and pm([0.74 - 0.55, 0.76 - 0.55]) in text and "GRPO-trained" in text
     assert text.startswith("gsm8k test accuracy (%), greedy, mean")
     for r in runs:  # a cut benchmark (eval.limit) says so, as the other tables do

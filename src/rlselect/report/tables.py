@@ -267,7 +267,8 @@ def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str
     df = df.assign(delta=df.acc - df.base, ref=None, steps=[r["cost"].get("train_steps") for r in df.run])
     groups = df.groupby(["budget", "selector", "schedule"])
     cells = {h: summarize(groups, v).cell for h, v in (("base", "base"), ("GRPO-trained", "acc"), ("change", "delta"))}
-    table = pd.DataFrame({"seeds": groups.seed.count(), **cells, "GRPO steps": groups.steps.max()})
+    steps = groups.steps.agg(lambda s: f"{s.min()}-{s.max()}" if s.min() != s.max() else str(s.max()))  # runs differ
+    table = pd.DataFrame({"seeds": groups.seed.count(), **cells, "GRPO steps": steps})
     table = table.reset_index()[["selector", "schedule", "budget", *table.columns]]
     md = table.to_markdown(index=False, disable_numparse=True)
     return table, f"{benchmark} test accuracy (%), {protocol(runs, benchmark)}, {ci.TEXT}\n\n{md}\n"
