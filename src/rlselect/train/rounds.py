@@ -120,13 +120,13 @@ class RoundSchedule:
         """Fill each training batch with its step's prompts just before TRL generates for it."""
         generate = trainer._generate_and_score_completions
         steps_log = self.rounds_dir / "steps.jsonl"
-        resumed = [False]
+        started = [False]  # this process's first step: where a resumed run picks up
 
         def generate_for_step(inputs):
             if trainer.model.training:
                 step = trainer.state.global_step
-                if not resumed[0]:  # a resumed run retrains from its checkpoint: its later steps are logged again
-                    resumed[0] = True
+                if not started[0]:  # a resumed run retrains from its checkpoint: its later steps are logged again
+                    started[0] = True
                     self.forget_steps_after(steps_log, step)
                 ids = self.step_ids(step, trainer.model)
                 inputs = self.fill(inputs, ids)
