@@ -174,14 +174,16 @@ def test_the_plan_runs_the_early_config_checks_of_every_run(capsys):
     assert "! seed=1: rollouts.backend='vlm'; available: hf, vllm" in capsys.readouterr().err
 
 
-def test_gpu_check_explains_and_fails_without_cuda(capsys):
+def test_gpu_check_explains_and_fails_without_cuda(capsys, monkeypatch):
     import torch
 
+    import rlselect.plan
     from rlselect.plan import main
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert main(["--check-gpu", "experiment=reproduce_gsm8k", "seed=0,1"]) == 3  # a sweep on the command line too
+    monkeypatch.setattr(rlselect.plan, "config_problems", lambda overrides: [])  # checked just above: 8 s saved
     assert main(["--check-gpu", "experiment=reproduce_gsm8k"]) != 0
     err = capsys.readouterr().err
     assert "No CUDA GPU" in err and "make demo" in err
