@@ -174,15 +174,24 @@ def run_record_key(record: dict) -> tuple:
     return tuple(json.dumps(record.get(k), sort_keys=True) for k in RUN_RECORD_KEY)
 
 
+def read_jsonl_objects(path: str | Path) -> list[dict]:
+    """The JSON objects of a JSONL file appended by many processes; a line cut short by a killed job,
+    or one that is no object, is skipped (the report's `load_runs` names such lines instead)."""
+    path, rows = Path(path), []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        with contextlib.suppress(json.JSONDecodeError):
+            if isinstance(row := json.loads(line), dict):
+                rows.append(row)
+    return rows
+
+
 def append_jsonl_once(path: str | Path, record: dict) -> bool:
     """Append `record` unless a record with the same `run_record_key` is already in `path` (unreadable
     lines are skipped here; the report names them). Whether it appended."""
     path, key = Path(path), run_record_key(record)
     with _jsonl_lock(path):  # the check and the append as one step
-        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-            with contextlib.suppress(json.JSONDecodeError, AttributeError):
-                if run_record_key(json.loads(line)) == key:
-                    return False
+        if any(run_record_key(row) == key for row in read_jsonl_objects(path)):
+            return False
         _append_line(path, record)
         return True
 

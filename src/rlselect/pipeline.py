@@ -76,6 +76,16 @@ def load_pool(data_cfg: dict, seed: int, held_out: list[dict] | None = None) -> 
     return pool, val
 
 
+def run_budget(selector_name: str, schedule: str, budget: int, pool: list[dict]) -> int:
+    """How many prompts the run selects: the pool's size for `full`; else `budget`, checked against the
+    pool in the static schedule (in rounds the schedule sets the size: chunk_size x keep_fraction)."""
+    if selector_name == "full":
+        return len(pool)
+    if schedule == "static":
+        check_budget(budget, pool, selector_name)
+    return budget
+
+
 def check_budget(budget: int, pool: list[dict], selector_name: str) -> None:
     if selector_name != "full" and not 0 < budget <= len(pool):
         raise ValueError(
@@ -196,9 +206,7 @@ def _validate(cfg: DictConfig) -> Prepared:
     if unloaded:
         log.warning("leakage check: the pool is not checked against %s", "; ".join(unloaded))
     pool, val = load_pool(data_cfg, seed=seed, held_out=held_out)
-    budget = len(pool) if cfg.selector.name == "full" else budget
-    if schedule == "static":  # in rounds the schedule sets the size (chunk_size x keep_fraction)
-        check_budget(budget, pool, cfg.selector.name)
+    budget = run_budget(cfg.selector.name, schedule, budget, pool)
     if "val_features" in selector.needs and not val:
         raise ValueError(f"selector {selector.name} needs a validation set: set data.val_split")
     return Prepared(selector, params, data_cfg, pool, val, budget, schedule)
@@ -248,17 +256,14 @@ def fit_to_context(ctx: Prepared, cfg: DictConfig) -> None:
 
     if (limit := context_length(ctx.model_path)) is None:
         return
-    tokenizer, n = AutoTokenizer.from_pretrained(ctx.model_path), len(ctx.pool)
+    tokenizer = AutoTokenizer.from_pretrained(ctx.model_path)
     ctx.pool = drop_long_prompts(ctx.pool, tokenizer, limit, "pool")
     ctx.val = drop_long_prompts(ctx.val, tokenizer, limit, "validation set")
-    if len(ctx.pool) < n and cfg.selector.name == "full":
-        ctx.budget = len(ctx.pool)
-    elif len(ctx.pool) < n and ctx.schedule == "static":
-        try:
-            check_budget(ctx.budget, ctx.pool, cfg.selector.name)
-        except ValueError as exc:  # before any stage: a refusal
-            refuse(exc)
-            raise
+    try:
+        ctx.budget = run_budget(cfg.selector.name, ctx.schedule, ctx.budget, ctx.pool)
+    except ValueError as exc:  # before any stage: a refusal
+        refuse(exc)
+        raise
 
 
 def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list[str], dict]:

@@ -11,7 +11,6 @@ filesystem the run directories are on.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import uuid
@@ -22,7 +21,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rlselect.cache import append_jsonl
+from rlselect.cache import append_jsonl, read_jsonl_objects
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +59,6 @@ def summary(outcomes: list[dict], study: str, results_dir: str) -> list[str]:
     return lines
 
 
-def _read(path: Path) -> list[dict]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut short by a killed job
-            continue
-    return rows
-
-
 class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         os.environ[ENV] = uuid.uuid4().hex
@@ -82,6 +71,6 @@ class SweepSummary(Callback):
 def log_summary(sweep_dir: str | Path, study: str, results_dir: str) -> None:
     """The summary of this sweep's outcomes so far (at its end, or when Ctrl-C stops it)."""
     sweep_id = os.environ.get(ENV)
-    outcomes = [o for o in _read(Path(sweep_dir) / OUTCOMES) if o.get("sweep") == sweep_id]
+    outcomes = [o for o in read_jsonl_objects(Path(sweep_dir) / OUTCOMES) if o.get("sweep") == sweep_id]
     for line in summary(outcomes, study, results_dir):
         log.info("%s", line)

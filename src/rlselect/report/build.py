@@ -10,12 +10,11 @@ a "Claims" section: the papers' claims that the runs test, each with its verdict
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from pathlib import Path
 
-from rlselect.cache import atomic_write_bytes, run_record_key
+from rlselect.cache import atomic_write_bytes, read_jsonl_objects, run_record_key
 from rlselect.report import figures, tables, verdicts
 
 log = logging.getLogger(__name__)
@@ -45,13 +44,9 @@ def load_runs(path: str | Path) -> list[dict]:
 def missing_runs(study_dir: Path, runs: list[dict]) -> list[dict]:
     """The study's failed runs (failures.jsonl) that no record in runs.jsonl has replaced since: the last
     failure of each run directory."""
-    path, done = study_dir / "failures.jsonl", {r.get("run_dir") for r in runs}
-    failed: dict[str, dict] = {}
-    for line in path.read_text().splitlines() if path.exists() else []:
-        with contextlib.suppress(json.JSONDecodeError):  # a line cut short by a killed job
-            if isinstance(entry := json.loads(line), dict) and entry.get("run_dir") not in done:
-                failed[str(entry.get("run_dir"))] = entry
-    return list(failed.values())
+    done = {r.get("run_dir") for r in runs}
+    failed = {str(f.get("run_dir")): f for f in read_jsonl_objects(study_dir / "failures.jsonl")}
+    return [f for f in failed.values() if f.get("run_dir") not in done]
 
 
 def missing_note(failed: list[dict]) -> str:
