@@ -208,7 +208,10 @@ def _validate(cfg: DictConfig) -> Prepared:
     pool, val = load_pool(data_cfg, seed=seed, held_out=held_out)
     budget = run_budget(cfg.selector.name, schedule, budget, pool)
     if "val_features" in selector.needs and not val:
-        raise ValueError(f"selector {selector.name} needs a validation set: set data.val_split")
+        why = "set data.val_split"
+        if data_cfg.get("val_split"):  # every item was a test problem of the evaluated benchmarks
+            why = f"data.val_split={data_cfg['val_split']} has no item left after the leakage check (see above)"
+        raise ValueError(f"selector {selector.name} needs a validation set: {why}")
     return Prepared(selector, params, data_cfg, pool, val, budget, schedule)
 
 

@@ -308,3 +308,18 @@ def test_validate_passes_the_evaluated_test_problems_to_load_pool(monkeypatch, c
         pipeline.validate(cfg)
     assert seen["held_out"] == []
     assert "not checked against gsm8k:test: eval.data_dir is null" in caplog.text
+
+
+def test_a_validation_set_emptied_by_the_leakage_check_is_named(monkeypatch):
+    """data.val_split set, every item a test problem: the error says so, not 'set data.val_split'."""
+    from rlselect import pipeline
+
+    monkeypatch.setattr(pipeline, "load_pool", lambda data_cfg, seed, held_out=None: ([_rec("Q?", "p0")], []))
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["selector=gradalign", "budget=1", "logger=none"])
+    assert cfg.data.val_split  # arith's preset has one
+    with pytest.raises(ValueError, match=f"data.val_split={cfg.data.val_split} has no item left after the leakage"):
+        pipeline.validate(cfg)
+    cfg.data.val_split = None
+    with pytest.raises(ValueError, match="needs a validation set: set data.val_split"):
+        pipeline.validate(cfg)
