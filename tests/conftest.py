@@ -42,3 +42,13 @@ def _seeded_rngs():
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def hub_online(monkeypatch):
+    """As on a connected GPU machine: `make test` sets HF_HUB_OFFLINE, under which an eval config that
+    reads a benchmark from the hub is refused (eval.benchmarks.check_reachable)."""
+    from rlselect.eval.benchmarks import OFFLINE_VARS
+
+    for var in OFFLINE_VARS:
+        monkeypatch.delenv(var, raising=False)

@@ -68,7 +68,9 @@ def choices() -> dict[str, tuple[str, ...]]:
 def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
     """(seed, budget) after checking the counts, the enumerated keys, features.mode against
     features.projection.dim, trainer.args' field names (unless selection_only) and the eval group,
-    and, with `this_machine`, that the GPU settings find CUDA (the plan printer checks the config alone)."""
+    and, with `this_machine`, that the GPU settings find CUDA and that an offline machine has every
+    evaluated benchmark's folder (the plan printer checks the config alone)."""
+    from rlselect.eval.benchmarks import check_reachable
     from rlselect.eval.runner import check_eval_config
     from rlselect.selection import feature_mode
     from rlselect.train.grpo import check_grpo_args
@@ -96,11 +98,15 @@ def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
             "selector=full with schedule=rounds would keep the first keep_fraction of each chunk, a random "
             "subset: use schedule=static for GRPO on the whole pool, or selector=random for the rounds' random baseline"
         )
+    eval_groups = []
     if not cfg.get("selection_only", False):
         check_grpo_args(OmegaConf.to_container(cfg.trainer.args, resolve=True))
-        check_eval_config(cfg.eval)
+        eval_groups = check_eval_config(cfg.eval)
     if this_machine:
         check_accelerator(cfg)
+        for names, group in eval_groups:  # offline, the hub fallback would fail after training
+            for name in names:
+                check_reachable(name, group.data_dir, group.split)
     return seed, budget
 
 

@@ -385,6 +385,10 @@ def test_cli_writes_results(tiny_ckpt, tmp_path, capsys, monkeypatch):
         (["--benchmarks", "arith,gsm9k"], "error: unknown benchmark 'gsm9k'; available: aime24"),
         (["--protocol", "avg"], "error: unknown protocol 'avg'"),
         (["--model", "/no/such/ckpt"], "error: --model='/no/such/ckpt': no such checkpoint folder"),
+        (  # offline, it failed after loading the model, with a traceback that suggested data.path
+            ["--benchmarks", "arith,math500", "--data-dir", "/no/such/dir"],
+            "error: eval: math500: there is no folder /no/such/dir/math500 and the dataset hub is offline",
+        ),
     ],
 )
 def test_cli_refuses_a_typo_in_one_line_before_loading_anything(
@@ -396,6 +400,7 @@ def test_cli_refuses_a_typo_in_one_line_before_loading_anything(
 
     monkeypatch.setattr(console, "configure", lambda verbose=False: None)
     monkeypatch.setattr(runner, "build_lm", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert main(["--model", str(tiny_ckpt), "--output-dir", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(message)

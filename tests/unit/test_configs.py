@@ -39,7 +39,7 @@ def test_every_experiment_preset_composes_with_its_sweep(name):
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_every_run_of_every_preset_passes_the_early_config_checks(name, monkeypatch):
+def test_every_run_of_every_preset_passes_the_early_config_checks(name, monkeypatch, hub_online):
     """pipeline.validate runs check_config before any stage: no preset may trip it (its counts,
     enumerated keys, trainer.args field names and eval group are what the stages accept). The GPU
     presets' CUDA settings are refused on this CPU machine (test_gpu_settings_are_refused_without_cuda)."""
@@ -81,6 +81,29 @@ def test_gpu_settings_are_refused_without_cuda_before_any_stage(monkeypatch):
             ValueError, match=r"rollouts.backend=vllm, trainer.args.use_vllm=true: vLLM is not installed"
         ):
             check_accelerator(_compose("experiment=reproduce_gsm8k"))
+
+
+def test_an_offline_evaluation_from_the_hub_is_refused_before_any_stage(monkeypatch, tmp_path):
+    """HF_HUB_OFFLINE and a benchmark without its folder under eval.data_dir: the run trained, then
+    failed in the evaluation (the hub fallback); check_config refuses it, naming the folder."""
+    from rlselect.config_checks import check_config
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    gsm8k = ("experiment=demo", "eval=gsm8k_greedy", "eval.device=cpu")
+    with pytest.raises(ValueError, match=r"^eval: gsm8k: no data_dir is set and the dataset hub is offline"):
+        check_config(_compose(*gsm8k))
+    with pytest.raises(ValueError, match=rf"^eval: gsm8k: there is no folder {tmp_path}/gsm8k and the dataset hub"):
+        check_config(_compose(*gsm8k, f"eval.data_dir={tmp_path}"))
+    (tmp_path / "gsm8k").mkdir()
+    check_config(_compose(*gsm8k, f"eval.data_dir={tmp_path}"))
+    check_config(_compose("experiment=demo"))  # arith is generated in code
+    check_config(_compose(*gsm8k, "selection_only=true"))  # a selection study never evaluates
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "true")
+    with pytest.raises(ValueError, match="no data_dir is set"):
+        check_config(_compose(*gsm8k))
+    monkeypatch.delenv("HF_DATASETS_OFFLINE")
+    check_config(_compose(*gsm8k))  # online: the hub
 
 
 @pytest.mark.parametrize("option", sorted(p.stem for p in (Path(CONF_DIR) / "selector").glob("*.yaml")))

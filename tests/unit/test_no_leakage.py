@@ -289,7 +289,7 @@ def test_no_preset_pool_holds_a_validation_or_test_problem(name, local_sources, 
         assert content_keys(raw) & (test_keys | val_keys)
 
 
-def test_validate_passes_the_evaluated_test_problems_to_load_pool(monkeypatch, caplog):
+def test_validate_passes_the_evaluated_test_problems_to_load_pool(monkeypatch, caplog, hub_online):
     from rlselect import pipeline
 
     seen = {}

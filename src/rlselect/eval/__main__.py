@@ -57,16 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     from rlselect import console
 
     console.setup_entry_point(verbose=verbose)  # quiet unless -v, before lm-eval loads
-    from rlselect.eval.benchmarks import task_name
+    from rlselect.eval.benchmarks import check_reachable, task_name
     from rlselect.eval.runner import Settings, evaluate
     from rlselect.models import local_or_hub
 
     model, benchmarks, tokenizer = kw.pop("model"), kw.pop("benchmarks"), kw.pop("tokenizer", None)
     try:  # a typo is one line on stderr, before anything loads
         model = local_or_hub(model, "--model")
+        settings = Settings(**kw)
         for name in benchmarks.split(","):
             task_name(name.strip())
-        settings = Settings(**kw)
+            check_reachable(name.strip(), settings.data_dir, settings.split)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

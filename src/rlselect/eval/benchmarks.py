@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,28 @@ def data_path(benchmark: str, data_dir: str | Path | None) -> Path | None:
         log.warning("%s: no folder %s; falling back to the dataset hub", benchmark, p)
         return None
     return p
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE or HF_DATASETS_OFFLINE set (1/true/yes/on): `datasets` will not reach the hub."""
+    return any(os.environ.get(k, "").strip().upper() in ("1", "TRUE", "YES", "ON") for k in OFFLINE_VARS)
+
+
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def check_reachable(benchmark: str, data_dir, split: str = "test") -> None:
+    """Offline, a benchmark read from files needs its folder under data_dir: without it the hub
+    fallback fails, and only when the evaluation starts (after training, in a run)."""
+    if benchmark in GENERATED or not hub_offline():
+        return
+    folder = f"{Path(str(data_dir)).expanduser() / benchmark}" if data_dir not in (None, "") else None
+    if folder is None or not Path(folder).is_dir():
+        where = f"there is no folder {folder}" if folder else "no data_dir is set"
+        raise ValueError(
+            f"eval: {benchmark}: {where} and the dataset hub is offline ({' / '.join(OFFLINE_VARS)}); "
+            f"point eval.data_dir (--data-dir) at a folder holding {benchmark}/{split}.jsonl"
+        )
 
 
 def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int = 0, family: str | None = None) -> str:

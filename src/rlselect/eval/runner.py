@@ -350,14 +350,14 @@ def run_config(model, cfg, *, tokenizer=None, **overrides) -> list[dict]:
     return evaluate_suite(model, runs, tokenizer=tokenizer, **shared)
 
 
-def check_eval_config(cfg) -> None:
-    """Everything run_config would refuse in an eval config group, without loading a model."""
+def check_eval_config(cfg) -> list[tuple[list[str], Settings]]:
+    """Everything run_config would refuse in an eval config group, without loading a model; its plan."""
     runs, shared = _split_config(cfg, {})
     try:
         settings = Settings(**shared)
     except TypeError as exc:  # a key that is not a Settings field
         raise ValueError(f"eval: {exc}") from None
-    suite_plan(runs, settings)
+    return suite_plan(runs, settings)
 
 
 def _split_config(cfg, overrides: dict) -> tuple[list, dict]:
