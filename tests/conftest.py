@@ -47,8 +47,8 @@ def _seeded_rngs():
 @pytest.fixture
 def hub_online(monkeypatch):
     """As on a connected GPU machine: `make test` sets HF_HUB_OFFLINE, under which an eval config that
-    reads a benchmark from the hub is refused (eval.benchmarks.check_reachable)."""
-    from rlselect.eval.benchmarks import OFFLINE_VARS
+    reads a benchmark or a model from the hub is refused (rlselect.hub_offline)."""
+    from rlselect import OFFLINE_VARS
 
     for var in OFFLINE_VARS:
         monkeypatch.delenv(var, raising=False)

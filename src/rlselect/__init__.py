@@ -6,6 +6,17 @@ Sub-packages are imported lazily so that `import rlselect` stays cheap.
 
 __version__ = "0.1.0"
 
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def hub_offline(datasets: bool = True) -> bool:
+    """HF_HUB_OFFLINE is set (1/true/yes/on), or HF_DATASETS_OFFLINE too when `datasets` (the
+    `datasets` library honours both, transformers the first): only local files and the hub cache."""
+    import os
+
+    names = OFFLINE_VARS if datasets else OFFLINE_VARS[:1]
+    return any(os.environ.get(k, "").strip().upper() in ("1", "TRUE", "YES", "ON") for k in names)
+
 
 def code_commit(path: str | None = None) -> str | None:
     """The git commit of the checkout this package runs from (12 hex digits), with "-dirty" when its

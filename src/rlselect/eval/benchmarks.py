@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +71,11 @@ def data_path(benchmark: str, data_dir: str | Path | None) -> Path | None:
     return p
 
 
-def hub_offline() -> bool:
-    """HF_HUB_OFFLINE or HF_DATASETS_OFFLINE set (1/true/yes/on): `datasets` will not reach the hub."""
-    return any(os.environ.get(k, "").strip().upper() in ("1", "TRUE", "YES", "ON") for k in OFFLINE_VARS)
-
-
-OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-
-
 def check_reachable(benchmark: str, data_dir, split: str = "test") -> None:
     """Offline, a benchmark read from files needs its folder under data_dir: without it the hub
     fallback fails, and only when the evaluation starts (after training, in a run)."""
+    from rlselect import OFFLINE_VARS, hub_offline
+
     if benchmark in GENERATED or not hub_offline():
         return
     folder = f"{Path(str(data_dir)).expanduser() / benchmark}" if data_dir not in (None, "") else None

@@ -54,6 +54,17 @@ def local_or_hub(path, key: str, alternative: str = "") -> str:
             f"{key}={str(path)!r}: no such checkpoint folder (a local folder or a hub id such as "
             f"Qwen/Qwen2.5-1.5B-Instruct{', ' + alternative if alternative else ''})"
         )
+    from rlselect import hub_offline
+
+    if hub_offline(datasets=False):  # transformers would fail later, with a traceback, in the first stage that loads it
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(str(path), "config.json"), str):
+            raise FileNotFoundError(
+                f"{key}={str(path)!r}: not in the local hub cache, and the hub is offline (HF_HUB_OFFLINE): "
+                f"give a local copy ({key.replace('model.name', 'model.path')}{' ' if key.startswith('-') else '='}"
+                f"/path/to/checkpoint{', ' + alternative if alternative else ''})"
+            )
     return str(path)
 
 
