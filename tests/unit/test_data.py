@@ -117,6 +117,15 @@ def test_non_object_json_line_names_file_and_line(tmp_path):
     assert str(f) in str(exc.value)
 
 
+def test_a_file_saved_with_a_bom_and_crlf_line_ends_reads(tmp_path):
+    """Windows editors write a UTF-8 BOM and CRLF: json refused line 1 ("Unexpected UTF-8 BOM")."""
+    rows = [GOOD_GSM8K, {**GOOD_GSM8K, "question": "Other?"}]
+    for name, text in (("l.jsonl", "".join(json.dumps(r) + "\r\n" for r in rows)), ("a.json", json.dumps(rows))):
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+        records = load_records("gsm8k", "test", path=tmp_path / name)
+        assert [r["question"] for r in records] == [GOOD_GSM8K["question"], "Other?"]
+
+
 def test_unreadable_file_is_named(tmp_path):
     f = tmp_path / "test.jsonl"
     f.write_bytes(b'{"question": "\xff\xfe", "answer": "#### 1"}\n')  # not UTF-8

@@ -44,7 +44,7 @@ def read_rows(path: str | Path | None, split: str, hub_id: str, config: str | No
             import pyarrow.parquet as pq
 
             return pq.read_table(f).to_pylist(), str(f)
-        text = f.read_text(encoding="utf-8")
+        text = f.read_text(encoding="utf-8-sig")  # -sig: a leading BOM (Windows editors) is dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{f}: cannot read ({exc})") from exc
     if f.suffix == ".json" and text.lstrip().startswith("["):
