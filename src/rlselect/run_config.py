@@ -70,15 +70,16 @@ def run_identity(cfg: DictConfig) -> dict[str, Any]:
     return plain
 
 
-def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """{'a.b.': value} for every leaf of a nested dict (keys end with a dot; an empty dict is a leaf)."""
     if not isinstance(d, dict):
         return {prefix: d}
-    return {k: v for key, sub in d.items() for k, v in _flat(sub, f"{prefix}{key}.").items()} if d else {prefix: {}}
+    return {k: v for key, sub in d.items() for k, v in flatten(sub, f"{prefix}{key}.").items()} if d else {prefix: {}}
 
 
 def differences(old: dict, new: dict, most: int = 5) -> list[str]:
     """'key: old -> new' for each dotted key whose value differs (the first `most`, then a count)."""
-    a, b = _flat(old), _flat(new)
+    a, b = flatten(old), flatten(new)
     diff = [
         f"{k.rstrip('.')}: {a.get(k, '(unset)')!r} -> {b.get(k, '(unset)')!r}"
         for k in sorted(a.keys() | b.keys())

@@ -472,3 +472,33 @@ def test_cells_give_the_95_ci_half_width_n3_and_n5():
     assert "mean ± 95% CI half-width (t-interval over seeds)" in base_vs_trained(runs, "gsm8k")[1]
     stats = tables.summarize(tables.frame(runs).assign(ref=None).groupby("budget"))
     assert list(stats.half) == pytest.approx([6.2517, 3.9265], abs=1e-3)
+
+
+def test_a_row_whose_seeds_ran_with_different_settings_is_named(tmp_path, caplog):
+    """Seed 2 run after the preset's learning rate changed lands in seed 0 and 1's row: the note says so.
+    Keys that follow the seed (data.regime_seed) and budget or eval keys are not differences."""
+    study = tmp_path / "fx"
+    study.mkdir()
+    runs = []
+    for selector, lrs in (("random", [3e-5, 3e-5, 1e-5]), ("learnalign", [3e-5] * 3)):
+        for seed, lr in enumerate(lrs):
+            run_dir = tmp_path / "runs" / f"{selector}-static-b100-s{seed}"
+            run_dir.mkdir(parents=True)
+            config = {"seed": seed, "budget": 100, "data": {"regime_seed": seed}, "eval": {"limit": seed or None}}
+            config["trainer"] = {"args": {"learning_rate": lr}}
+            (run_dir / "run_config.json").write_text(json.dumps(config))
+            runs.append(record(selector, 100, seed, 0.7, run_dir=str(run_dir)))
+    runs.append(record("random", 100, 3, 0.7, run_dir=str(tmp_path / "elsewhere")))  # no run_config.json here
+    (study / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    with caplog.at_level("WARNING", logger="rlselect.report"):
+        build.build_study(study)
+    line = "random-static-b100: its 3 runs differ in trainer.args.learning_rate: 3e-05 vs 1e-05"
+    assert f"- {line}\n" in (study / "tables.md").read_text() and line in (study / "table.md").read_text()
+    assert f"% different settings in one row: {line}\n" in (study / "tables.tex").read_text()
+    assert "learnalign-static" not in (study / "tables.md").read_text().split("##")[0]
+    assert any(line in r.getMessage() for r in caplog.records)
+    config = json.loads((tmp_path / "runs" / "random-static-b100-s2" / "run_config.json").read_text())
+    config["trainer"]["args"]["learning_rate"] = 3e-5
+    (tmp_path / "runs" / "random-static-b100-s2" / "run_config.json").write_text(json.dumps(config))
+    build.build_study(study)
+    assert "different settings" not in (study / "tables.md").read_text()

@@ -39,3 +39,22 @@ def test_selection_study_tables_and_bars(tmp_path):
     assert "the pool's own share: 50%" in md and "GradAlign keeps the corrupted share" in md
     bars = study / "corrupted_share_bars.png"
     assert bars in files and bars.stat().st_size > 10_000
+    assert "| gradalign" in (study / "table.md").read_text()  # the study's main table (it held the title alone)
+
+
+def test_a_selection_study_on_a_clean_pool_gets_its_success_rate_table(tmp_path):
+    """No regime, no share: the table had nothing to show, and table.md and tables.md held a title alone."""
+    study = tmp_path / "results" / "s"
+    study.mkdir(parents=True)
+    runs = []
+    for selector, rates in {"random": [0.3, 0.4], "acc_greedy": [0.5, 0.5]}.items():
+        for seed, p in enumerate(rates):
+            run = {**_run(selector, seed, 0.0), "regime": "none", "regime_params": {}}
+            runs.append({**run, "selection": {"n": 64, "mean_success_rate": p, "diagnostics": {}}})
+    (study / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    build_study(study)
+    for name in ("table.md", "tables.md"):
+        md = (study / name).read_text()
+        assert "Selection study on digits: mean success rate of the N=64 selected prompts" in md
+        assert re.search(r"\| acc_greedy\s+\|\s+2 \|\s+50\.0 ± 0\.0 \|", md) and "| random " in md
+    assert "\\label{tab:selection}" in (study / "tables.tex").read_text()

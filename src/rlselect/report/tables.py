@@ -274,22 +274,27 @@ def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str
     return table, f"{benchmark} test accuracy (%), {protocol(runs, benchmark)}, {ci.TEXT}\n\n{md}\n"
 
 
-def selection_table(runs: list[dict], share: str) -> tuple[str, str]:
+def selection_table(runs: list[dict], share: str | None) -> tuple[str, str]:
     """Selection studies (`selection_only` runs, no training): per selector the regime's share among the
-    selected prompts, their mean success rate and the ranking AUC of good vs bad items, mean ± 95% CI."""
-    labels = {f"selection.{share}": f"{SHARE_LABELS[share]} share of selected (%)"}
+    selected prompts, their mean success rate and the ranking AUC of good vs bad items, mean ± 95% CI;
+    share None (a pool with no regime): the mean success rate alone."""
+    labels = {f"selection.{share}": f"{SHARE_LABELS[share]} share of selected (%)"} if share else {}
     labels |= {"selection.mean_success_rate": "mean success rate (%)"}
-    labels |= {"selection.diagnostics.ranking_auc": "ranking AUC good vs bad (x100)"}
+    labels |= {"selection.diagnostics.ranking_auc": "ranking AUC good vs bad (x100)"} if share else {}
     df = pd.json_normalize(plain_runs(runs)).reindex(columns=["selector", *labels]).astype(dict.fromkeys(labels, float))
     groups = df.assign(ref=None, **{k: 100.0 * df[k] for k in labels}).groupby("selector")
     table = pd.DataFrame({"seeds": groups.size().map(str)} | {v: summarize(groups, k).cell for k, v in labels.items()})
     table = table.reindex(sorted(table.index, key=method_rank)).rename_axis("method").reset_index()
+    budgets = "/".join(str(b) for b in sorted({r["budget"] for r in runs}))
+    ci_text = "mean ± 95% CI half-width (t-interval over seeds); no training (selection_only)"
+    if not share:
+        caption = f"Selection study on {runs[0].get('data')}: mean success rate of the N={budgets} selected prompts"
+        return render(f"{caption}; {ci_text}", table, "selection")
     pool = pool_share(runs, share)
     ref = f" (the pool's own share: {100 * pool[0]:.0f}%, {pool[1]})" if pool else ""
-    budgets = "/".join(str(b) for b in sorted({r["budget"] for r in runs}))
     caption = (
         f"Selection study, regime {runs[0].get('regime')} on {runs[0].get('data')}: {SHARE_LABELS[share]} share of "
         f"the N={budgets} selected prompts{ref}, their mean success rate, and the AUC of each selector's ranking for "
-        "good vs bad items; mean ± 95% CI half-width (t-interval over seeds); no training (selection_only)"
+        f"good vs bad items; {ci_text}"
     )
     return render(caption, table, f"selection_{share}")
