@@ -190,16 +190,28 @@ def validate(cfg: DictConfig) -> Prepared:
         raise
 
 
-def _validate(cfg: DictConfig) -> Prepared:
-    from rlselect.eval.benchmarks import eval_test_items
+def check_settings(cfg: DictConfig) -> tuple[Any, dict, int, int]:
+    """(selector, params, seed, budget): the config's own checks, no data read (names, counts, enumerated
+    keys, trainer.args, eval, the selector's params, the model folder); an error here is a refusal."""
     from rlselect.models import given_checkpoint
     from rlselect.selectors import get_selector
 
-    selector = get_selector(cfg.selector.name)
-    seed, budget = check_config(cfg)  # counts, enumerated keys, trainer.args and eval: before any stage
-    given_checkpoint(_plain(cfg.model))  # a missing folder or one that is no checkpoint
-    params = dict(_plain(cfg.selector.get("params")) or {})
-    selector.check_params(params)
+    try:
+        selector = get_selector(cfg.selector.name)
+        seed, budget = check_config(cfg)  # counts, enumerated keys, trainer.args and eval: before any stage
+        given_checkpoint(_plain(cfg.model))  # a missing folder or one that is no checkpoint
+        params = dict(_plain(cfg.selector.get("params")) or {})
+        selector.check_params(params)
+    except (ValueError, FileNotFoundError) as exc:
+        refuse(exc)
+        raise
+    return selector, params, seed, budget
+
+
+def _validate(cfg: DictConfig) -> Prepared:
+    from rlselect.eval.benchmarks import eval_test_items
+
+    selector, params, seed, budget = check_settings(cfg)
     schedule = cfg.schedule.name
     data_cfg = _plain(cfg.data)
     held_out, unloaded = eval_test_items(_plain(cfg.eval))  # local files only: never the dataset hub
@@ -390,7 +402,12 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
         # before a finished result or a checkpoint of another run is reused
         finished = result_path.exists() and not cfg.get("reevaluate", False)
         finished = finished and not carries_on_to_training(cfg, result_path)
-        if changed := check_run_dir(run_dir, identity, finished=finished):
+        try:
+            changed = check_run_dir(run_dir, identity, finished=finished)
+        except RunDirConflict:
+            check_settings(cfg)  # a typo (selector.params.floor=abc) is the error to name, not the conflict it makes
+            raise
+        if changed:
             log.info("settings changed (%s): the selection and any training kept, the rest redone", "; ".join(changed))
             shutil.rmtree(run_dir / "eval_trained", ignore_errors=True)
             if result_path.exists():  # the earlier result is kept beside the new one

@@ -131,7 +131,7 @@ def test_a_run_dir_is_not_reused_by_another_configuration(tmp_path, compose_cfg)
     """The directory name holds selector, schedule, budget and seed only: a finished run must not be
     reported as the result of a run that changed, say, the learning rate."""
     from rlselect.pipeline import run
-    from rlselect.run_config import RunDirConflict
+    from rlselect.run_config import RunDirConflict, is_refusal
 
     base = ("selector=accuracy_band", "selection_only=true")
     first = run(compose_cfg(*base), tmp_path / "run")
@@ -139,6 +139,13 @@ def test_a_run_dir_is_not_reused_by_another_configuration(tmp_path, compose_cfg)
         run(compose_cfg(*base, "trainer.args.learning_rate=1e-4"), tmp_path / "run")
     with pytest.raises(RunDirConflict, match=r"data.pool_size: 16 -> 12"):
         run(compose_cfg(*base, "data.pool_size=12"), tmp_path / "run")
+    for typo, message in (
+        ("selector.params.lo=abc", "selector.params.lo='abc'"),
+        ("rollouts.G=0", "rollouts.G=0 is out"),
+    ):
+        with pytest.raises(ValueError, match=message) as err:  # the typo is named, not the conflict it makes
+            run(compose_cfg(*base, typo), tmp_path / "run")
+        assert not isinstance(err.value, RunDirConflict) and is_refusal(err.value)
     # where results go, how loudly and in what batches are not part of a run: the finished run is reused
     knobs = ("verbose=true", f"results_dir={tmp_path / 'elsewhere'}", "features.batch_size=2")
     again = run(compose_cfg(*base, *knobs), tmp_path / "run")
