@@ -452,6 +452,11 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
             shares,
             cost["seconds"]["selection"],
         )
+        if len(ranked) < ctx.budget:  # a filter (pass_filter, accuracy_band) found fewer: the table says budget
+            log.warning(
+                "%s kept %d prompts, fewer than budget=%d: the run trains on those %d (selection.n in its record)",
+                *(ctx.selector.name, len(ranked), ctx.budget, len(ranked)),
+            )
         logger.log({f"selection/{k}": v for k, v in selection.items() if v is not None})
         if cfg.get("selection_only", False):  # a selection study: what each selector picks, no GRPO
             cost["seconds"]["total"] = round(time.time() - t_start, 2)

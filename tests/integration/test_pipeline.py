@@ -259,3 +259,24 @@ def test_selection_only_runs_record_the_selection_without_training(tmp_path, com
     assert record["selection_only"] and record["metrics"] == {} and record["selection"]["n"] == 4
     assert "train" not in record["cost"]["stage_pids"] and not (tmp_path / "run" / "train").exists()
     assert len(json.loads((tmp_path / "run" / "selection.json").read_text())["ids"]) == 4
+
+
+def test_a_selector_that_keeps_fewer_than_the_budget_is_warned_about(tmp_path, compose_cfg, caplog):
+    """A user's filter (the README's `hardest`) may keep fewer prompts than the budget: the run trains on
+    those, and the table's budget column would not say so."""
+    import logging
+
+    from rlselect.pipeline import run
+    from rlselect.selectors.base import SELECTORS, register_selector
+
+    @register_selector("test_first_three")
+    def first_three(inputs, budget: int, seed: int):
+        return inputs.ids[:3]
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="rlselect"):
+            record = run(compose_cfg("selector=random", "selector.name=test_first_three", "budget=8"), tmp_path / "r")
+    finally:
+        SELECTORS.pop("test_first_three")
+    assert record["selection"]["n"] == 3 and record["budget"] == 8
+    assert "test_first_three kept 3 prompts, fewer than budget=8: the run trains on those 3" in caplog.text
