@@ -84,12 +84,13 @@ def compute_gradient_features(model, tokenizer, records, rows, feat_cfg: dict, o
 
 def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cfg: dict):
     from rlselect.grads import validation_gradient
+    from rlselect.selectors.base import NoValidationSignal
 
     if not val_records:
         raise ValueError("this selector needs a validation set: set data.val_split (and data.val_size)")
     prompts, comps, advs = grad_inputs(tokenizer, val_records, val_rows, "all")
     if all(a == 0 for group in advs for a in group):
-        raise ValueError(
+        raise NoValidationSignal(
             f"validation set has no learnable items: all {len(val_records)} validation groups have equal "
             "rewards at this policy (every rollout right, or every one wrong); use a harder/easier "
             "validation set or more rollouts (selector.params / features.val_G)"

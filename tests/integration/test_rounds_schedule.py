@@ -108,3 +108,40 @@ def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, sh
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("round 0:")]
     assert re.fullmatch(r"round 0: kept \d+ of 8 prompts \{.*\} \(\d+ s\)", line), line
     assert not re.search(r"\d\.\d{4}", line), line
+
+
+def test_a_round_without_validation_signal_keeps_a_random_part_and_the_run_goes_on(
+    tmp_path, shared_cache_dir, caplog, monkeypatch
+):
+    """GradAlign's policy came to solve every validation prompt (or none) in round 2: the run crashed there,
+    and every rerun crashed at the same round. Now that round keeps a random part of its chunk, on record;
+    in round 1, before any step, the validation set is refused with the key that sets its rollouts."""
+    import logging
+
+    import rlselect.selection
+    from rlselect.pipeline import run
+    from rlselect.run_config import is_refusal
+    from rlselect.selectors.base import NoValidationSignal
+
+    real = rlselect.selection.gather_inputs
+    dead_rounds = {1}
+
+    def gather(*args, round_seed=None, **kwargs):
+        if round_seed is not None and round_seed % 2003 in dead_rounds:  # seed 0: round_seed = t
+            raise NoValidationSignal("validation set has no learnable items: all validation groups have equal rewards")
+        return real(*args, round_seed=round_seed, **kwargs)
+
+    monkeypatch.setattr(rlselect.selection, "gather_inputs", gather)
+    overrides = ["selector=gradalign", "schedule=rounds", "schedule.chunk_size=8", "schedule.keep_fraction=0.5"]
+    overrides += ["schedule.steps_per_round=1", "schedule.rounds=3", "schedule.k_r=4", "schedule.k_v=4"]
+    cfg = compose_tiny(shared_cache_dir, tmp_path / "results", *overrides)
+    with caplog.at_level(logging.WARNING, logger="rlselect"):
+        record = run(cfg, tmp_path / "run")
+    rounds = record["selection"]["rounds"]
+    assert [r.get("diag_fallback") for r in rounds] == [None, "random: no validation signal at this policy", None]
+    assert rounds[1]["n"] == 4 and record["cost"]["train_steps"] == 3
+    assert "round 2: validation set has no learnable items" in caplog.text and "keeps a random 4" in caplog.text
+    dead_rounds.add(0)
+    with pytest.raises(NoValidationSignal, match=r"\(round 1, before training; schedule.k_v=4 rollouts") as err:
+        run(compose_tiny(shared_cache_dir, tmp_path / "results", *overrides, "seed=1"), tmp_path / "run1")
+    assert is_refusal(err.value)

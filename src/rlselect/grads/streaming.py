@@ -25,6 +25,7 @@ import torch
 
 from rlselect.grads.policy import _run_batched
 from rlselect.grads.rollout_batch import build_groups
+from rlselect.selectors.base import NoValidationSignal
 from rlselect.selectors.gradalign import MODES
 
 
@@ -93,7 +94,7 @@ def gradalign_scores_streaming(
     g_v = run(vgroups, _SumSink(), one_segment=True)
     vn = _norm(g_v)
     if not vn > 0:
-        raise ValueError(
+        raise NoValidationSignal(
             "validation set has no learnable items: all validation groups have equal rewards (zero validation gradient)"
         )
     groups = build_groups(tokenizer, prompts, completions, advantages, token_agg, append_eos)

@@ -109,6 +109,10 @@ def get_selector(name: str) -> Selector:
     return SELECTORS[name]
 
 
+class NoValidationSignal(ValueError):
+    """Every validation group has equal rewards at this policy: its gradient is zero, nothing to align with."""
+
+
 def all_finite(t, rows: int = 64) -> bool:
     """No NaN/inf in `t`, checked a block of rows at a time: torch.isfinite on a whole [n, P]
     feature matrix allocates several n x P temporaries (+1.2 GB for 512 x 330k floats)."""

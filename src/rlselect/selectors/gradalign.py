@@ -11,7 +11,7 @@ from typing import Literal
 
 import torch
 
-from rlselect.selectors.base import SelectionInputs, all_finite, rank_by, register_selector
+from rlselect.selectors.base import NoValidationSignal, SelectionInputs, all_finite, rank_by, register_selector
 
 MODES = ("cosine", "dot")
 
@@ -32,7 +32,7 @@ def gradalign_scores(features: torch.Tensor, val_gradient: torch.Tensor, mode: s
         raise ValueError("features or val_gradient contain NaN or inf")
     vn = torch.linalg.vector_norm(v)
     if not vn > 0:
-        raise ValueError(
+        raise NoValidationSignal(
             "validation set has no learnable items: all validation groups have equal rewards (zero validation gradient)"
         )
     s = features @ (v / vn)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -23,7 +24,9 @@ def train_rounds(
     """(training summary, selection summary with per-round entries)."""
     from rlselect.cache import read_json
     from rlselect.rollouts.generate import sample_rows
-    from rlselect.selection import gather_inputs, run_selector, selection_summary, uses_rollouts
+    from rlselect.run_config import refuse
+    from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary, uses_rollouts
+    from rlselect.selectors.base import NoValidationSignal, SelectionInputs
     from rlselect.train.grpo import train_grpo
     from rlselect.train.rounds import RoundSchedule, chunks, slot_dataset
 
@@ -49,13 +52,23 @@ def train_rounds(
         rows = []
         if uses_rollouts(selector, params):
             rows = sample_rows(model, tok, recs, rollout_cfg, G=k_r, seed=seed * 1009 + t)
-        inputs = gather_inputs(
-            selector, recs, rows, val, model=model, tokenizer=tok, round_seed=seed * 2003 + t, **gather_kw
-        )
         diagnostics: dict = {}
-        kept = run_selector(
-            selector, inputs, keep, seed + t, params, diagnostics=diagnostics, regime=regime, target_family=target
-        )
+        try:
+            inputs = gather_inputs(
+                selector, recs, rows, val, model=model, tokenizer=tok, round_seed=seed * 2003 + t, **gather_kw
+            )
+            kept = run_selector(
+                selector, inputs, keep, seed + t, params, diagnostics=diagnostics, regime=regime, target_family=target
+            )
+        except NoValidationSignal as exc:  # the policy now solves every validation prompt (or none)
+            if t == 0:  # before any step: the validation set is unusable for this model
+                exc.args = (f"{exc} (round 1, before training; schedule.k_v={k_v} rollouts per validation prompt)",)
+                refuse(exc)
+                raise
+            log.warning("round %d: %s; this round keeps a random %d of its chunk", t + 1, exc, keep)
+            kept = random.Random(seed * 4001 + t).sample(chunk_ids, min(keep, len(chunk_ids)))
+            inputs = SelectionInputs(records=recs, stats=item_stats(rows))
+            diagnostics["fallback"] = "random: no validation signal at this policy"
         summary = selection_summary([by_id[i] for i in kept], inputs.stats, regime, target)
         summary.update({f"diag_{k}": v for k, v in diagnostics.items()})
         ps = [s["p"] for s in inputs.stats.values() if "p" in s]  # none without rollouts
