@@ -113,9 +113,9 @@ def test_a_round_samples_rollouts_only_for_selectors_that_read_them(tmp_path, sh
 def test_a_round_without_validation_signal_keeps_a_random_part_and_the_run_goes_on(
     tmp_path, shared_cache_dir, caplog, monkeypatch
 ):
-    """GradAlign's policy came to solve every validation prompt (or none) in round 2: the run crashed there,
+    """GradAlign's policy came to solve every validation prompt (or none) in round 1: the run crashed there,
     and every rerun crashed at the same round. Now that round keeps a random part of its chunk, on record;
-    in round 1, before any step, the validation set is refused with the key that sets its rollouts."""
+    in round 0, before any step, the validation set is refused with the key that sets its rollouts."""
     import logging
 
     import rlselect.selection
@@ -140,8 +140,8 @@ def test_a_round_without_validation_signal_keeps_a_random_part_and_the_run_goes_
     rounds = record["selection"]["rounds"]
     assert [r.get("diag_fallback") for r in rounds] == [None, "random: no validation signal at this policy", None]
     assert rounds[1]["n"] == 4 and record["cost"]["train_steps"] == 3
-    assert "round 2: validation set has no learnable items" in caplog.text and "keeps a random 4" in caplog.text
+    assert "round 1: validation set has no learnable items" in caplog.text and "keeps a random 4" in caplog.text
     dead_rounds.add(0)
-    with pytest.raises(NoValidationSignal, match=r"\(round 1, before training; schedule.k_v=4 rollouts") as err:
+    with pytest.raises(NoValidationSignal, match=r"\(round 0, before training; schedule.k_v=4 rollouts") as err:
         run(compose_tiny(shared_cache_dir, tmp_path / "results", *overrides, "seed=1"), tmp_path / "run1")
     assert is_refusal(err.value)

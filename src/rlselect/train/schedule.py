@@ -62,10 +62,10 @@ def train_rounds(
             )
         except NoValidationSignal as exc:  # the policy now solves every validation prompt (or none)
             if t == 0:  # before any step: the validation set is unusable for this model
-                exc.args = (f"{exc} (round 1, before training; schedule.k_v={k_v} rollouts per validation prompt)",)
+                exc.args = (f"{exc} (round 0, before training; schedule.k_v={k_v} rollouts per validation prompt)",)
                 refuse(exc)
                 raise
-            log.warning("round %d: %s; this round keeps a random %d of its chunk", t + 1, exc, keep)
+            log.warning("round %d: %s; this round keeps a random %d of its chunk", t, exc, keep)
             kept = random.Random(seed * 4001 + t).sample(chunk_ids, min(keep, len(chunk_ids)))
             inputs = SelectionInputs(records=recs, stats=item_stats(rows))
             diagnostics["fallback"] = "random: no validation signal at this policy"
