@@ -245,6 +245,8 @@ def prepare(cfg: DictConfig) -> Prepared:
         ctx.cost["rollouts_generated"] = 0  # a pass over the whole pool at the base model would be paid for nothing
         ctx.cost["seconds"].update(rollouts=0.0, rollouts_wall=0.0)
         return ctx
+    if "val_features" in ctx.selector.needs and not warmup_enabled(cfg):
+        check_validation_signal(ctx, cfg)  # before the pool's rollouts, which cost pool/val times more
     ctx.rows = ctx.stages.run(
         "rollouts", rollout_stage, ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load
     )
@@ -260,6 +262,33 @@ def prepare(cfg: DictConfig) -> Prepared:
     ctx.cost["seconds"]["rollouts"] = (computed if computed is not None else wall) if used else 0.0
     ctx.cost["seconds"]["rollouts_wall"] = wall
     return ctx
+
+
+def warmup_enabled(cfg: DictConfig) -> bool:
+    return bool(cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"))
+
+
+def check_validation_signal(ctx: Prepared, cfg: DictConfig) -> None:
+    """The validation set's rollouts at the scoring (base) model, the cached stage that selection then reads:
+    when every validation group has equal rewards, g_V is zero and the run is refused here."""
+    from rlselect.rollouts.stage import rollout_stage
+    from rlselect.selection import validation_G
+    from rlselect.selectors.base import NoValidationSignal
+
+    t, plain = time.time(), _plain(cfg)
+    rollouts = {**plain["rollouts"], "G": validation_G(plain)}
+    rows = ctx.stages.run(
+        "rollouts_validation", rollout_stage, ctx.model_path, ctx.val, rollouts, Path(cfg.cache_dir), load=ctx.load
+    )
+    ctx.cost["seconds"]["rollouts_validation"] = round(time.time() - t, 2)
+    if all(len(set(row["rewards"])) <= 1 for row in rows):
+        exc = NoValidationSignal(
+            f"validation set has no learnable items: all {len(rows)} validation groups have equal rewards at the "
+            f"base model ({rollouts['G']} rollouts each: every one right, or every one wrong); use a harder/easier "
+            "validation set or more rollouts (features.val_G)"
+        )
+        refuse(exc)
+        raise exc
 
 
 def fit_to_context(ctx: Prepared, cfg: DictConfig) -> None:
@@ -289,7 +318,7 @@ def static_selection(cfg: DictConfig, ctx: Prepared | None = None) -> tuple[list
     cache_dir = Path(cfg.cache_dir)
     t = time.time()
     scoring_path, scoring_rows = ctx.model_path, ctx.rows
-    if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
+    if warmup_enabled(cfg):
         scoring_path = ctx.stages.run_parallel(
             "warmup", warmup_stage, ctx.model_path, ctx.pool, cfg, cache_dir, "none"
         )  # GRPO: data-parallel under a multi-process launch
@@ -338,7 +367,11 @@ def static_selection_once(cfg: DictConfig, ctx: Prepared, path: Path) -> tuple[l
         log.info("selection of an earlier attempt of this run reused: %s (no work)", path)
         return saved["ids"], {k: v for k, v in saved.items() if k not in ("ids", "cost")}
     ranked, selection = static_selection(cfg, ctx)
-    seconds = {k: ctx.cost["seconds"][k] for k in ("rollouts", "rollouts_wall", "selection")}
+    seconds = {
+        k: v
+        for k, v in ctx.cost["seconds"].items()
+        if k in ("rollouts", "rollouts_wall", "rollouts_validation", "selection")
+    }
     cost = {"rollouts_generated": ctx.cost["rollouts_generated"], "seconds": seconds}
     atomic_write_json(path, {"ids": ranked, **selection, "cost": cost})
     return ranked, selection
@@ -550,7 +583,7 @@ def follow(cfg: DictConfig, run_dir: Path, rank: int) -> dict:
     stages = Stages(isolate=True)
     model_path = ctx.model_path = wait_for(run_dir, "prepared")["model_path"]
     fit_to_context(ctx, cfg)  # the main process's pool
-    if cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"):
+    if warmup_enabled(cfg):
         stages.run_parallel("warmup", warmup_stage, model_path, ctx.pool, cfg, Path(cfg.cache_dir), "none")
     wait_for(run_dir, "selection")
     by_id = {r["id"]: r for r in ctx.pool}

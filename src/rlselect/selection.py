@@ -82,6 +82,11 @@ def compute_gradient_features(model, tokenizer, records, rows, feat_cfg: dict, o
         )
 
 
+def validation_G(cfg: dict, val_G: int | None = None) -> int:
+    """Rollouts per validation prompt: the rounds' schedule.k_v (`val_G`), else features.val_G, else rollouts.G."""
+    return int(val_G or (cfg.get("features") or {}).get("val_G") or cfg["rollouts"]["G"])
+
+
 def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cfg: dict):
     from rlselect.grads import validation_gradient
     from rlselect.selectors.base import NoValidationSignal
@@ -221,7 +226,7 @@ def gather_inputs(
             out_dir = Path(cache_dir) / "features" / key
         inputs.features = compute_gradient_features(model, tokenizer, records, rows, feat_cfg, out_dir)
     if "val_features" in needs:
-        G = int(val_G or feat_cfg.get("val_G") or rollout_cfg["G"])
+        G = validation_G(cfg, val_G)
         if round_seed is None:
             from rlselect.rollouts.stage import rollout_stage
 

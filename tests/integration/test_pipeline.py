@@ -280,3 +280,27 @@ def test_a_selector_that_keeps_fewer_than_the_budget_is_warned_about(tmp_path, c
         SELECTORS.pop("test_first_three")
     assert record["selection"]["n"] == 3 and record["budget"] == 8
     assert "test_first_three kept 3 prompts, fewer than budget=8: the run trains on those 3" in caplog.text
+
+
+def test_an_unlearnable_validation_set_is_refused_before_the_pools_rollouts(tmp_path, compose_cfg, monkeypatch):
+    """GradAlign's zero g_V was found in the selection stage, after the pool's rollouts (pool/val times
+    the validation set's cost); the validation rollouts, which selection reads from the cache, come first."""
+    import rlselect.rollouts.stage
+    from rlselect.pipeline import run
+    from rlselect.run_config import is_refusal
+    from rlselect.selectors.base import NoValidationSignal
+
+    real, calls = rlselect.rollouts.stage.rollout_stage, []
+
+    def every_one_wrong(model_path, records, cfg, cache_dir, **kw):
+        calls.append(len(records))
+        return [
+            {**row, "rewards": [0.0] * len(row["rewards"]), "p": 0.0}
+            for row in real(model_path, records, cfg, cache_dir, **kw)
+        ]
+
+    monkeypatch.setattr(rlselect.rollouts.stage, "rollout_stage", every_one_wrong)
+    cfg = compose_cfg("selector=gradalign", "budget=4", "data.val_size=3", "features.val_G=2")
+    with pytest.raises(NoValidationSignal, match="all 3 validation groups have equal rewards at the base model") as e:
+        run(cfg, tmp_path / "run")
+    assert is_refusal(e.value) and calls == [3]  # the validation set's rollouts alone
