@@ -485,7 +485,7 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
             shares,
             cost["seconds"]["selection"],
         )
-        if len(ranked) < ctx.budget:  # a filter (pass_filter, accuracy_band) found fewer: the table says budget
+        if len(ranked) < ctx.budget:  # a filter (the README's `hardest`) kept fewer; the table says budget
             log.warning(
                 "%s kept %d prompts, fewer than budget=%d: the run trains on those %d (selection.n in its record)",
                 *(ctx.selector.name, len(ranked), ctx.budget, len(ranked)),
