@@ -502,3 +502,23 @@ def test_a_row_whose_seeds_ran_with_different_settings_is_named(tmp_path, caplog
     (tmp_path / "runs" / "random-static-b100-s2" / "run_config.json").write_text(json.dumps(config))
     build.build_study(study)
     assert "different settings" not in (study / "tables.md").read_text()
+
+
+def test_rounds_that_fell_back_to_random_selection_are_named(tmp_path, caplog):
+    """A GradAlign rounds run whose policy gave no validation signal in some rounds selected those at random:
+    its row is partly random selection, and the tables say which rounds."""
+    study = tmp_path / "fx"
+    study.mkdir()
+    rounds = [{"round": t, "n": 8, "rollouts_generated": 64} for t in range(4)]
+    rounds[2]["diag_fallback"] = rounds[3]["diag_fallback"] = "random: no validation signal at this policy"
+    runs = [
+        record("gradalign", 8, 0, 0.6, schedule="rounds", selection={"n": 8, "rounds": rounds}, run_dir="/x/ga-s0"),
+        record("gradalign", 8, 1, 0.6, schedule="rounds", selection={"n": 8, "rounds": rounds[:2]}, run_dir="/x/ga-s1"),
+    ]
+    (study / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    with caplog.at_level("WARNING", logger="rlselect.report"):
+        build.build_study(study)
+    line = "ga-s0: 2 of 4 rounds kept a random part of their chunk (rounds [2, 3])"
+    assert f"- {line}\n" in (study / "tables.md").read_text() and "ga-s1" not in (study / "tables.md").read_text()
+    assert f"% random rounds: {line}\n" in (study / "tables.tex").read_text()
+    assert any(line in r.getMessage() for r in caplog.records)
