@@ -246,7 +246,7 @@ def prepare(cfg: DictConfig) -> Prepared:
         ctx.cost["seconds"].update(rollouts=0.0, rollouts_wall=0.0)
         return ctx
     if "val_features" in ctx.selector.needs and not warmup_enabled(cfg):
-        check_validation_signal(ctx, cfg)  # before the pool's rollouts, which cost pool/val times more
+        validation_signal_first(ctx, cfg)  # before the pool's rollouts, which cost pool/val times more
     ctx.rows = ctx.stages.run(
         "rollouts", rollout_stage, ctx.model_path, ctx.pool, _plain(cfg.rollouts), Path(cfg.cache_dir), load=ctx.load
     )
@@ -268,11 +268,11 @@ def warmup_enabled(cfg: DictConfig) -> bool:
     return bool(cfg.selector.get("warmup") and cfg.selector.warmup.get("enabled"))
 
 
-def check_validation_signal(ctx: Prepared, cfg: DictConfig) -> None:
+def validation_signal_first(ctx: Prepared, cfg: DictConfig) -> None:
     """The validation set's rollouts at the scoring (base) model, the cached stage that selection then reads:
     when every validation group has equal rewards, g_V is zero and the run is refused here."""
     from rlselect.rollouts.stage import rollout_stage
-    from rlselect.selection import validation_G
+    from rlselect.selection import check_validation_signal, validation_G
     from rlselect.selectors.base import NoValidationSignal
 
     t, plain = time.time(), _plain(cfg)
@@ -281,14 +281,11 @@ def check_validation_signal(ctx: Prepared, cfg: DictConfig) -> None:
         "rollouts_validation", rollout_stage, ctx.model_path, ctx.val, rollouts, Path(cfg.cache_dir), load=ctx.load
     )
     ctx.cost["seconds"]["rollouts_validation"] = round(time.time() - t, 2)
-    if all(len(set(row["rewards"])) <= 1 for row in rows):
-        exc = NoValidationSignal(
-            f"validation set has no learnable items: all {len(rows)} validation groups have equal rewards at the "
-            f"base model ({rollouts['G']} rollouts each: every one right, or every one wrong); use a harder/easier "
-            "validation set or more rollouts (features.val_G)"
-        )
+    try:
+        check_validation_signal(rows, f"at the base model ({rollouts['G']} rollouts each)")
+    except NoValidationSignal as exc:
         refuse(exc)
-        raise exc
+        raise
 
 
 def fit_to_context(ctx: Prepared, cfg: DictConfig) -> None:

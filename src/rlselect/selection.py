@@ -87,19 +87,25 @@ def validation_G(cfg: dict, val_G: int | None = None) -> int:
     return int(val_G or (cfg.get("features") or {}).get("val_G") or cfg["rollouts"]["G"])
 
 
+def check_validation_signal(val_rows: list[dict], where: str = "at this policy") -> None:
+    """NoValidationSignal when every validation group has equal rewards: all advantages, and g_V, are zero."""
+    from rlselect.selectors.base import NoValidationSignal
+
+    if all(len(set(row["rewards"])) <= 1 for row in val_rows):
+        raise NoValidationSignal(
+            f"validation set has no learnable items: all {len(val_rows)} validation groups have equal rewards "
+            f"{where} (every rollout right, or every one wrong); use a harder/easier validation set or more "
+            "rollouts (features.val_G)"
+        )
+
+
 def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cfg: dict):
     from rlselect.grads import validation_gradient
-    from rlselect.selectors.base import NoValidationSignal
 
     if not val_records:
         raise ValueError("this selector needs a validation set: set data.val_split (and data.val_size)")
+    check_validation_signal(val_rows)
     prompts, comps, advs = grad_inputs(tokenizer, val_records, val_rows, "all")
-    if all(a == 0 for group in advs for a in group):
-        raise NoValidationSignal(
-            f"validation set has no learnable items: all {len(val_records)} validation groups have equal "
-            "rewards at this policy (every rollout right, or every one wrong); use a harder/easier "
-            "validation set or more rollouts (selector.params / features.val_G)"
-        )
     return validation_gradient(model, tokenizer, prompts, comps, advs, **feature_kwargs(feat_cfg))
 
 
