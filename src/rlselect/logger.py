@@ -1,10 +1,12 @@
 """Weights & Biases logging that never blocks a run: offline without an API key or network,
-disabled with `logger=none`. TRL's W&B callback reuses the run started here."""
+disabled with `logger=none`. TRL's W&B callback reuses the run started here. Online, a run resumed in
+the same run directory continues the same W&B run."""
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +67,26 @@ def start_logger(cfg: dict, run_dir: Path, config: dict[str, Any], name: str):
     # A key on a machine without a route to W&B (a cluster's compute nodes) waits this long, once per
     # process, then goes offline; W&B's own default is 90 s.
     settings = wandb.Settings(init_timeout=float(cfg.get("init_timeout") or 30))
+    resume = resume_kwargs(run_dir) if mode == "online" else {}
     try:
-        run = wandb.init(mode=mode, settings=settings, **kwargs)
+        run = wandb.init(mode=mode, settings=settings, **kwargs, **resume)
     except Exception as exc:  # a network hiccup must not kill a training run
         first_line = (str(exc).splitlines() or [""])[0]  # W&B's messages run to several lines
         log.warning("wandb.init failed (%s: %s); continuing offline", type(exc).__name__, first_line)
         mode = os.environ["WANDB_MODE"] = "offline"
         run = wandb.init(mode=mode, **kwargs)
+    if run.resumed:
+        log.info("W&B run %s resumed: this attempt's logs continue it", run.id)
     log.info("W&B run %s in %s mode (logs in %s)", run.name, mode, run_dir / "wandb")
     return WandbLogger(run)
+
+
+def resume_kwargs(run_dir: Path) -> dict[str, Any]:
+    """The W&B run id this run directory keeps (`wandb/run_id`), made on its first online start: a run killed
+    and started again continues one W&B run instead of leaving a crashed one beside a new one. Online only:
+    `wandb sync` of two offline folders with one id keeps the second's history, not both (wandb#3841)."""
+    path = Path(run_dir) / "wandb" / "run_id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(6))  # W&B ids: letters and digits
+    return {"id": path.read_text().strip(), "resume": "allow"}

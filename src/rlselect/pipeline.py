@@ -375,8 +375,9 @@ def static_selection_once(cfg: DictConfig, ctx: Prepared, path: Path) -> tuple[l
 
 
 def clear_run_dir(run_dir: Path) -> None:
-    """force=true: drop this run's own artifacts (shared, content-keyed stage caches stay valid)."""
-    for name in ("result.json", "selection.json", "train", "rounds", "eval_trained"):
+    """force=true: drop this run's own artifacts (shared, content-keyed stage caches stay valid); the
+    recomputed run is a new W&B run."""
+    for name in ("result.json", "selection.json", "train", "rounds", "eval_trained", "wandb/run_id"):
         path = run_dir / name
         if path.is_dir():
             shutil.rmtree(path)

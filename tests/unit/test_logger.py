@@ -83,3 +83,37 @@ def test_a_studys_runs_share_a_wandb_group_and_name_their_selector(clean_wandb_e
     logger = start_logger(dict(cfg.logger), tmp_path / "run", {"seed": 0}, "random-static-b64-s0")
     assert logger.run.group == "demo" and logger.run.job_type == "random"
     logger.finish()
+
+
+def test_online_a_run_started_again_in_its_run_dir_continues_its_wandb_run(clean_wandb_env, tmp_path):
+    """A run killed and started again left a crashed W&B run beside a new one; online, it now passes the id its
+    run directory keeps, with resume="allow". Offline runs keep separate ids: `wandb sync` would drop one's history."""
+    import wandb
+
+    calls = []
+    clean_wandb_env.setenv("WANDB_API_KEY", "k" * 40)
+    clean_wandb_env.setattr(wandb, "init", lambda **kw: calls.append(kw) or _FakeRun(kw))
+    for _ in range(2):
+        start_logger({"name": "wandb"}, tmp_path / "run", {}, "r3")
+    start_logger({"name": "wandb"}, tmp_path / "other", {}, "r3")
+    ids = [kw.get("id") for kw in calls]
+    assert ids[0] and ids[0] == ids[1] != ids[2] and {kw["resume"] for kw in calls} == {"allow"}
+    assert (tmp_path / "run" / "wandb" / "run_id").read_text() == ids[0]
+    clean_wandb_env.setenv("WANDB_MODE", "offline")
+    start_logger({"name": "wandb"}, tmp_path / "run", {}, "r3")
+    assert "id" not in calls[-1] and "resume" not in calls[-1]
+
+
+def test_force_starts_a_new_wandb_run(tmp_path):
+    from rlselect.pipeline import clear_run_dir
+
+    (tmp_path / "wandb").mkdir()
+    (tmp_path / "wandb" / "run_id").write_text("abc")
+    (tmp_path / "wandb" / "offline-run-1").mkdir()  # earlier logs stay
+    clear_run_dir(tmp_path)
+    assert not (tmp_path / "wandb" / "run_id").exists() and (tmp_path / "wandb" / "offline-run-1").exists()
+
+
+class _FakeRun:
+    def __init__(self, kwargs):
+        self.id, self.name, self.resumed = kwargs.get("id") or "offline1", kwargs["name"], False
