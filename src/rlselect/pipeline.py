@@ -272,7 +272,7 @@ def validation_signal_first(ctx: Prepared, cfg: DictConfig) -> None:
     """The validation set's rollouts at the scoring (base) model, the cached stage that selection then reads:
     when every validation group has equal rewards, g_V is zero and the run is refused here."""
     from rlselect.rollouts.stage import rollout_stage
-    from rlselect.selection import check_validation_signal, validation_G
+    from rlselect.selection import check_validation_signal, validation_G, validation_knob
     from rlselect.selectors.base import NoValidationSignal
 
     t, plain = time.time(), _plain(cfg)
@@ -282,7 +282,7 @@ def validation_signal_first(ctx: Prepared, cfg: DictConfig) -> None:
     )
     ctx.cost["seconds"]["rollouts_validation"] = round(time.time() - t, 2)
     try:
-        check_validation_signal(rows, f"at the base model ({rollouts['G']} rollouts each)")
+        check_validation_signal(rows, validation_knob(plain), "at the base model")
     except NoValidationSignal as exc:
         refuse(exc)
         raise

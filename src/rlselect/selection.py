@@ -87,16 +87,22 @@ def validation_G(cfg: dict, val_G: int | None = None) -> int:
     return int(val_G or (cfg.get("features") or {}).get("val_G") or cfg["rollouts"]["G"])
 
 
-def check_validation_signal(val_rows: list[dict], where: str = "at this policy") -> None:
-    """NoValidationSignal when every validation group has equal rewards: all advantages, and g_V, are zero."""
+def check_validation_signal(val_rows: list[dict], knob: str, where: str = "at this policy") -> None:
+    """NoValidationSignal when every validation group has equal rewards: all advantages, and g_V, are zero.
+    `knob` is the setting that sets the rollouts per validation prompt, with its value."""
     from rlselect.selectors.base import NoValidationSignal
 
     if all(len(set(row["rewards"])) <= 1 for row in val_rows):
         raise NoValidationSignal(
             f"validation set has no learnable items: all {len(val_rows)} validation groups have equal rewards "
             f"{where} (every rollout right, or every one wrong); use a harder/easier validation set or more "
-            "rollouts (features.val_G)"
+            f"rollouts per validation prompt ({knob})"
         )
+
+
+def validation_knob(cfg: dict, val_G: int | None = None) -> str:
+    """The setting behind validation_G, as the user types it: schedule.k_v in rounds, else features.val_G."""
+    return f"{'schedule.k_v' if val_G else 'features.val_G'}={validation_G(cfg, val_G)}"
 
 
 def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cfg: dict):
@@ -104,7 +110,6 @@ def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cf
 
     if not val_records:
         raise ValueError("this selector needs a validation set: set data.val_split (and data.val_size)")
-    check_validation_signal(val_rows)
     prompts, comps, advs = grad_inputs(tokenizer, val_records, val_rows, "all")
     return validation_gradient(model, tokenizer, prompts, comps, advs, **feature_kwargs(feat_cfg))
 
@@ -244,6 +249,7 @@ def gather_inputs(
             from rlselect.rollouts.generate import sample_rows
 
             val_rows = sample_rows(model, tokenizer, val, rollout_cfg, G=G, seed=round_seed)
+        check_validation_signal(val_rows, validation_knob(cfg, val_G))
         if not streaming:
             inputs.val_features = compute_validation_gradient(model, tokenizer, val, val_rows, feat_cfg)
     if streaming:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -237,18 +238,22 @@ def test_unknown_grpo_field_is_named(tmp_path):
     assert "num_generation" in str(err.value) and "trainer.args" in str(err.value)
 
 
-def test_validation_set_without_learnable_items_is_refused():
-    from rlselect.selection import compute_validation_gradient
+def test_validation_set_without_learnable_items_is_refused_naming_the_setting_that_sets_its_rollouts(monkeypatch):
+    """The message named features.val_G in rounds too, where schedule.k_v sets the validation rollouts."""
+    import rlselect.rollouts.generate
+    from rlselect.selection import gather_inputs
+    from rlselect.selectors import get_selector
+    from rlselect.selectors.base import NoValidationSignal
 
     val = [{"id": f"v{i}", "prompt": [{"role": "user", "content": "q"}]} for i in range(3)]
-    rows = [{"id": f"v{i}", "completions": ["a", "b"], "rewards": [1.0, 1.0], "p": 1.0} for i in range(3)]
-
-    class Tok:  # rendering is all the check needs before it refuses
-        def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
-            return messages[0]["content"]
-
-    with pytest.raises(ValueError, match="validation set has no learnable items: all 3 validation groups"):
-        compute_validation_gradient(None, Tok(), val, rows, {})
+    equal = [{"id": f"v{i}", "completions": ["a", "b"], "rewards": [1.0, 1.0], "p": 1.0} for i in range(3)]
+    monkeypatch.setattr(rlselect.rollouts.generate, "sample_rows", lambda *a, **kw: equal)
+    cfg = {"rollouts": {"G": 8}, "features": {"val_G": 2, "mode": "streaming"}, "selector": {"params": {}}}
+    kw = dict(cfg=cfg, cache_dir=Path("unused"), base_model_path="unused", model=object(), round_seed=1)
+    with pytest.raises(NoValidationSignal, match=r"all 3 validation groups .* \(schedule.k_v=4\)$"):
+        gather_inputs(get_selector("gradalign"), [], [], val, val_G=4, **kw)
+    with pytest.raises(NoValidationSignal, match=r"\(features.val_G=2\)$"):
+        gather_inputs(get_selector("gradalign"), [], [], val, **kw)
 
 
 def test_selection_only_runs_record_the_selection_without_training(tmp_path, compose_cfg):
@@ -301,6 +306,6 @@ def test_an_unlearnable_validation_set_is_refused_before_the_pools_rollouts(tmp_
 
     monkeypatch.setattr(rlselect.rollouts.stage, "rollout_stage", every_one_wrong)
     cfg = compose_cfg("selector=gradalign", "budget=4", "data.val_size=3", "features.val_G=2")
-    with pytest.raises(NoValidationSignal, match="all 3 validation groups have equal rewards at the base model") as e:
+    with pytest.raises(NoValidationSignal, match=r"equal rewards at the base model .*\(features.val_G=2\)") as e:
         run(cfg, tmp_path / "run")
     assert is_refusal(e.value) and calls == [3]  # the validation set's rollouts alone

@@ -62,7 +62,7 @@ def train_rounds(
             )
         except NoValidationSignal as exc:  # the policy now solves every validation prompt (or none)
             if t == 0:  # before any step: the validation set is unusable for this model
-                exc.args = (f"{exc} (round 0, before training; schedule.k_v={k_v} rollouts per validation prompt)",)
+                exc.args = (f"{exc} (round 0, before training)",)
                 refuse(exc)
                 raise
             log.warning("round %d: %s; this round keeps a random %d of its chunk", t, exc, keep)
