@@ -66,12 +66,13 @@ def choices() -> dict[str, tuple[str, ...]]:
 
 
 def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
-    """(seed, budget) after checking the counts, the enumerated keys, features.mode against
-    features.projection.dim, trainer.args' field names (unless selection_only) and the eval group,
+    """(seed, budget) after checking the counts, the enumerated keys and dtypes, features.mode against
+    features.projection.dim, trainer.args' names and values (unless selection_only) and the eval group,
     and, with `this_machine`, that the GPU settings find CUDA and that an offline machine has every
     evaluated benchmark's folder (the plan printer checks the config alone)."""
     from rlselect.eval.benchmarks import check_reachable
     from rlselect.eval.runner import check_eval_config
+    from rlselect.models import check_dtype
     from rlselect.selection import feature_mode
     from rlselect.train.grpo import check_grpo_args
 
@@ -88,6 +89,9 @@ def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
         if (value := OmegaConf.select(cfg, key)) is not None and value not in allowed:
             raise ValueError(f"{key}={value!r}; available: {', '.join(allowed)}")
     feature_mode(OmegaConf.to_container(cfg.features, resolve=True))
+    for key in ("model.dtype", "eval.dtype"):  # read when the first model loads, or by lm-eval after training
+        if (value := OmegaConf.select(cfg, key)) is not None:
+            check_dtype(value, key)
     if cfg.get("selection_only", False) and OmegaConf.select(cfg, "schedule.name") == "rounds":
         raise ValueError(
             "selection_only=true stops after a selection made before training; schedule=rounds selects "

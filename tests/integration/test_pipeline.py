@@ -81,6 +81,11 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("features.mode=streaming", "features.mode=streaming but features.projection.dim=64"),
         ("trainer.budget_mode=epochs", "trainer.budget_mode='epochs'; available: equal_steps"),
         ("+trainer.args.num_generation=8", "trainer.args: unknown field(s) num_generation"),
+        # these were a TypeError from the optimizer after the selection, and a traceback after the warm start
+        ("trainer.args.learning_rate=abc", "trainer.args.learning_rate='abc': trl.GRPOConfig takes a float"),
+        ("trainer.args.num_generations=8.5", "trainer.args.num_generations=8.5: trl.GRPOConfig takes an int or None"),
+        ("model.dtype=bf16", "model.dtype='bf16'; use float32, bfloat16"),
+        ("eval.dtype=fp16", "eval.dtype='fp16'; use float32, bfloat16"),
         ("eval.runs.0.benchmarks=[gsm9k]", "unknown benchmark 'gsm9k'; available: "),
         ("eval.runs.0.protocol=avg", "unknown protocol 'avg'"),
         ("+eval.runs.0.temprature=0.7", "eval.runs[0]: "),

@@ -84,13 +84,20 @@ def load_options(model_cfg) -> dict[str, str]:
     return {"dtype": str(model_cfg.get("dtype") or "float32"), "device": resolve_device(model_cfg.get("device"))}
 
 
+def check_dtype(dtype: str, key: str = "model.dtype") -> None:
+    """A ValueError naming `key` unless `dtype` is auto or a torch dtype's name (bf16 is neither)."""
+    import torch
+
+    if dtype != "auto" and not isinstance(getattr(torch, str(dtype), None), torch.dtype):
+        raise ValueError(f"{key}={dtype!r}; use float32, bfloat16, float16 or auto")
+
+
 def load_model(path: str | Path, *, dtype: str = "float32", device: str | None = None):
     """(model, tokenizer); dtype 'auto' keeps the checkpoint's; device None leaves it on the CPU."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if dtype != "auto" and not isinstance(getattr(torch, dtype, None), torch.dtype):
-        raise ValueError(f"model.dtype={dtype!r}; use float32, bfloat16, float16 or auto")
+    check_dtype(dtype)
     try:
         tok = AutoTokenizer.from_pretrained(str(path))
         model = AutoModelForCausalLM.from_pretrained(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlselect.discovery import register_once
+from rlselect.value_types import expected_type
 
 # Stages a selector can ask for.
 NEEDS = {"rollouts", "features", "val_features", "ppl", "hidden", "reward_trajectories"}
@@ -65,18 +66,8 @@ class Selector:
             raise ValueError(f"selector.params.{unknown[0]}: selector {self.name} takes {names}")
         hints = typing.get_type_hints(self.fn)
         for key, value in params.items():
-            if (want := _expected(hints.get(key), value)) is not None:
+            if (want := expected_type(hints.get(key), value)) is not None:
                 raise ValueError(f"selector.params.{key}={value!r}: selector {self.name} takes {want}")
-
-
-def _expected(hint: Any, value: Any) -> str | None:
-    """What `hint` asks for when `value` does not fit it (None when it does, or is not checked)."""
-    if typing.get_origin(hint) is typing.Literal:
-        return None if value in typing.get_args(hint) else f"one of {', '.join(map(repr, typing.get_args(hint)))}"
-    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
-    if hint not in kinds or (isinstance(value, kinds[hint]) and (hint is bool or not isinstance(value, bool))):
-        return None
-    return f"a {hint.__name__}"
 
 
 SELECTORS: dict[str, Selector] = {}

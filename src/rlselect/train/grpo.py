@@ -102,16 +102,26 @@ def to_train_dataset(records: list[dict]):
 
 
 def check_grpo_args(args: dict) -> None:
-    """Unknown trainer.args keys, named before any stage (GRPOConfig itself refuses them only when
-    training starts, after the rollouts and the selection)."""
+    """Unknown trainer.args keys, and values that do not fit a numeric or bool field, named before any
+    stage (GRPOConfig refuses an unknown key only when training starts, after the rollouts and the
+    selection; `learning_rate=abc` it takes, and the optimizer fails on it)."""
     import dataclasses
+    import typing
 
     from trl import GRPOConfig
+
+    from rlselect.value_types import expected_type
 
     if unknown := sorted(set(args) - {f.name for f in dataclasses.fields(GRPOConfig)}):
         raise ValueError(
             f"trainer.args: unknown field(s) {', '.join(unknown)} (see trl.GRPOConfig for the valid fields)"
         )
+    hints = typing.get_type_hints(GRPOConfig)
+    for key, value in args.items():
+        if str in (typing.get_args(hints[key]) or (hints[key],)):  # TRL's str fields take more (scale_rewards=True)
+            continue
+        if (want := expected_type(hints[key], value)) is not None:
+            raise ValueError(f"trainer.args.{key}={value!r}: trl.GRPOConfig takes {want}")
 
 
 def build_grpo_config(args: dict, out_dir: Path, max_steps: int, seed: int, report_to: str):
