@@ -385,6 +385,7 @@ def test_cli_writes_results(tiny_ckpt, tmp_path, capsys, monkeypatch):
         (["--benchmarks", "arith,gsm9k"], "error: unknown benchmark 'gsm9k'; available: aime24"),
         (["--protocol", "avg"], "error: unknown protocol 'avg'"),
         (["--model", "/no/such/ckpt"], "error: --model='/no/such/ckpt': no such checkpoint folder"),
+        (["--dtype", "bf16"], "error: --dtype='bf16'; use float32, bfloat16, float16 or auto"),  # was: after loading
         (  # offline, it failed after loading the model, with a traceback that suggested data.path
             ["--benchmarks", "arith,math500", "--data-dir", "/no/such/dir"],
             "error: eval: math500: there is no folder /no/such/dir/math500 and the dataset hub is offline",

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", help="folder with <benchmark>/test.jsonl (default: hub)")
     p.add_argument("--output-dir", default="outputs/eval")
     p.add_argument("--device", help="cpu (default) | cuda | cuda:0 ...")
-    p.add_argument("--dtype")
+    p.add_argument("--dtype", help="auto (default: the checkpoint's) | float32 | bfloat16 | float16")
     p.add_argument("--backend", help="auto (default: vllm when installed, on GPU) | hf | vllm")
     p.add_argument("--split")
     p.add_argument("--seed", type=int)
@@ -59,12 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     console.setup_entry_point(verbose=verbose)  # quiet unless -v, before lm-eval loads
     from rlselect.eval.benchmarks import check_reachable, task_name
     from rlselect.eval.runner import Settings, evaluate
-    from rlselect.models import local_or_hub
+    from rlselect.models import check_dtype, local_or_hub
 
     model, benchmarks, tokenizer = kw.pop("model"), kw.pop("benchmarks"), kw.pop("tokenizer", None)
     try:  # a typo is one line on stderr, before anything loads
         model = local_or_hub(model, "--model")
         settings = Settings(**kw)
+        check_dtype(settings.dtype, "--dtype")
         for name in benchmarks.split(","):
             task_name(name.strip())
             check_reachable(name.strip(), settings.data_dir, settings.split)
