@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
-# Counts that must be positive integers wherever they are set (null: the module's default).
+# Counts that must be positive integers wherever they are set (null: the module's default, or all).
 POSITIVE = (
+    "data.pool_size",
+    "data.val_size",
     "rollouts.G",
     "rollouts.max_new_tokens",
     "rollouts.batch_size",
@@ -28,8 +30,14 @@ POSITIVE = (
     "schedule.k_r",
     "schedule.k_v",
 )
-# Numbers that must lie in (low, high].
-FRACTIONS = {"schedule.keep_fraction": (0.0, 1.0), "trainer.epochs": (0.0, float("inf"))}
+# Numbers that must lie in (low, high], or [low, high] where marked closed. The HF sampler would run with a
+# top_p above 1 or a negative temperature (as no truncation, or greedy); vLLM refuses both.
+RANGES = {
+    "schedule.keep_fraction": (0.0, 1.0, "open"),
+    "trainer.epochs": (0.0, float("inf"), "open"),
+    "rollouts.top_p": (0.0, 1.0, "open"),
+    "rollouts.temperature": (0.0, float("inf"), "closed"),
+}
 
 
 def config_int(cfg: DictConfig, key: str, low: int, high: int | None = None) -> int:
@@ -80,11 +88,14 @@ def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
     for key in POSITIVE:
         if OmegaConf.select(cfg, key) is not None:
             config_int(cfg, key, 1)
-    for key, (low, high) in FRACTIONS.items():
+    for key, (low, high, kind) in RANGES.items():
         if (value := OmegaConf.select(cfg, key)) is not None and not (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and low < value <= high
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and (low < value or (kind == "closed" and value == low))
+            and value <= high
         ):
-            raise ValueError(f"{key}={value!r}; choose a number in ({low}, {high}]")
+            raise ValueError(f"{key}={value!r}; choose a number in {'(['[kind == 'closed']}{low}, {high}]")
     for key, allowed in choices().items():
         if (value := OmegaConf.select(cfg, key)) is not None and value not in allowed:
             raise ValueError(f"{key}={value!r}; available: {', '.join(allowed)}")

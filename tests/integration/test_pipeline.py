@@ -85,6 +85,9 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("trainer.args.learning_rate=abc", "trainer.args.learning_rate='abc': trl.GRPOConfig takes a float"),
         ("trainer.args.num_generations=8.5", "trainer.args.num_generations=8.5: trl.GRPOConfig takes an int or None"),
         ("model.dtype=bf16", "model.dtype='bf16'; use float32, bfloat16"),
+        ("rollouts.top_p=1.5", "rollouts.top_p=1.5; choose a number in (0.0, 1.0]"),  # was: no truncation, silently
+        ("rollouts.temperature=-1", "rollouts.temperature=-1; choose a number in [0.0, inf]"),  # was: greedy
+        ("data.val_size=0", "data.val_size=0 is out of range"),  # was: the whole validation split
         ("eval.dtype=fp16", "eval.dtype='fp16'; use float32, bfloat16"),
         ("eval.runs.0.benchmarks=[gsm9k]", "unknown benchmark 'gsm9k'; available: "),
         ("eval.runs.0.protocol=avg", "unknown protocol 'avg'"),
