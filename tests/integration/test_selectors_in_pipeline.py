@@ -97,6 +97,10 @@ def test_every_selector_runs_end_to_end(tmp_path, compose_cfg, name, schedule):
         else []
     )
     cfg = compose_cfg(f"selector={name}", f"schedule={schedule}", *extra, *tiny_selector_overrides(name))
+    if cfg.selector.name == "full" and schedule == "rounds":  # refused before any stage (config_checks)
+        with pytest.raises(ValueError, match="selector=full with schedule=rounds would keep"):
+            run(cfg, tmp_path / "run")
+        return
     record = run(cfg, tmp_path / "run")
     # the record names the selector that ran (gradalign_dot is gradalign with variant dot, plain_grpo is full)
     assert record["selector"] == cfg.selector.name and record["schedule"] == schedule
