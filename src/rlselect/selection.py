@@ -289,12 +289,26 @@ def run_selector(
     target_family: str | None = None,
 ) -> list[str]:
     """The selector's first `budget` ids; `diagnostics`, when given, receives `ranking_diagnostics`."""
-    ranked = selector(inputs, budget, seed, **params)
-    if len(set(ranked)) != len(ranked) or not set(ranked) <= set(inputs.ids):
-        raise RuntimeError(f"selector {selector.name} returned duplicate or unknown ids")
+    ranked = checked_ranking(selector.name, selector(inputs, budget, seed, **params), inputs.ids)
     if diagnostics is not None:
         diagnostics.update(ranking_diagnostics(inputs, ranked, regime, target_family))
     return ranked[:budget]
+
+
+def checked_ranking(name: str, ranked: Any, ids: list[str]) -> list[str]:
+    """A selector's return value as a list of distinct pool ids, or an error naming the first value that
+    is not one (a user's selector that returns positions, a tensor or nothing)."""
+    if ranked is None or isinstance(ranked, (str, bytes, dict)) or not hasattr(ranked, "__iter__"):
+        raise TypeError(f"selector {name} returned {type(ranked).__name__}: return a list of ids from inputs.ids")
+    ranked, known, seen = list(ranked), set(ids), set()
+    for value in ranked:
+        if not isinstance(value, str) or value not in known:
+            hint = " (a position? return inputs.ids[i])" if isinstance(value, int) or hasattr(value, "item") else ""
+            raise ValueError(f"selector {name} returned {value!r}, which is not an id of the pool{hint}")
+        if value in seen:
+            raise ValueError(f"selector {name} returned id {value!r} twice")
+        seen.add(value)
+    return ranked
 
 
 def is_good(record: dict, regime: str, target_family: str | None) -> bool | None:

@@ -96,3 +96,31 @@ def test_a_selector_without_inputs_budget_seed_is_refused_when_registered():
 
     with pytest.raises(TypeError, match=r"two_args\(inputs, budget\) must take \(inputs, budget, seed, \*\*params\)"):
         register_selector("two_args_test_only")(two_args)
+
+
+@pytest.mark.parametrize(
+    "returned, message",
+    [
+        ([1, 0], r"returned 1, which is not an id of the pool \(a position\? return inputs.ids\[i\]\)"),
+        (["p0", "nope"], r"returned 'nope', which is not an id of the pool$"),
+        (["p1", "p1"], r"returned id 'p1' twice"),
+        (None, r"returned NoneType: return a list of ids from inputs.ids"),
+    ],
+)
+def test_a_selector_returning_no_list_of_pool_ids_is_named_with_the_first_bad_value(returned, message):
+    """A user's selector that returned positions or a repeated id stopped with "returned duplicate or unknown
+    ids", and one that returned None with a TypeError from set()."""
+    import torch
+
+    from rlselect.selection import run_selector
+    from rlselect.selectors.base import SelectionInputs, Selector
+
+    inputs = SelectionInputs(records=[{"id": f"p{i}"} for i in range(3)], stats={})
+    selector = Selector("mine", lambda inputs, budget, seed: returned, frozenset(), "")
+    with pytest.raises((ValueError, TypeError), match=message):
+        run_selector(selector, inputs, 2, 0, {})
+    tensor_ids = Selector("mine", lambda inputs, budget, seed: torch.tensor([2, 0]), frozenset(), "")
+    with pytest.raises(ValueError, match=r"returned tensor\(2\), which is not an id of the pool \(a position"):
+        run_selector(tensor_ids, inputs, 2, 0, {})
+    ok = Selector("mine", lambda inputs, budget, seed: iter(["p2", "p0", "p1"]), frozenset(), "")
+    assert run_selector(ok, inputs, 2, 0, {}) == ["p2", "p0"]
