@@ -96,6 +96,9 @@ def test_an_offline_evaluation_from_the_hub_is_refused_before_any_stage(monkeypa
         check_config(_compose(*gsm8k, f"eval.data_dir={tmp_path}"))
     (tmp_path / "gsm8k").mkdir()
     check_config(_compose(*gsm8k, f"eval.data_dir={tmp_path}"))
+    (tmp_path / "gsm8k" / "test.jsonl").touch()  # data.path takes this folder; eval.data_dir the one above
+    with pytest.raises(ValueError, match=rf"\({tmp_path}/gsm8k holds test.jsonl itself: give the folder above it, "):
+        check_config(_compose(*gsm8k, f"eval.data_dir={tmp_path}/gsm8k"))
     check_config(_compose("experiment=demo"))  # arith is generated in code
     check_config(_compose(*gsm8k, "selection_only=true"))  # a selection study never evaluates
     monkeypatch.delenv("HF_HUB_OFFLINE")

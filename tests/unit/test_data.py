@@ -140,7 +140,17 @@ def test_missing_file_and_empty_folder_are_named(tmp_path):
     assert "nope.jsonl" in str(exc.value)
     with pytest.raises(DataError, match=r"no test\.jsonl") as exc:
         load_records("gsm8k", "test", path=tmp_path)
-    assert str(tmp_path) in str(exc.value)
+    assert str(tmp_path) in str(exc.value) and "subfolder" not in str(exc.value)
+
+
+def test_the_folder_above_a_datasets_folder_points_at_it(tmp_path):
+    """data.path given the folder eval.data_dir takes (above the datasets' folders) said only 'no test.jsonl'."""
+    (tmp_path / "gsm8k").mkdir()
+    (tmp_path / "gsm8k" / "test.jsonl").write_text(json.dumps({"question": "1+1?", "answer": "#### 2"}) + "\n")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"\(its subfolders gsm8k hold one: give the dataset's own folder, e\.g\. "):
+        load_records("gsm8k", "test", path=tmp_path)
+    assert len(load_records("gsm8k", "test", path=tmp_path / "gsm8k")) == 1
 
 
 def test_empty_file_is_an_error(tmp_path):

@@ -10,14 +10,25 @@ from typing import Any
 
 from rlselect.data.schema import DataError, validate_records
 
+SUFFIXES = (".jsonl", ".json", ".parquet")
+
 
 def resolve_local_file(path: str | Path, split: str) -> Path:
     """`path` is a .jsonl/.json/.parquet file, or a folder holding `<split>.jsonl`."""
     p = Path(path).expanduser()
     if p.is_dir():
-        if found := [p / f"{split}{ext}" for ext in (".jsonl", ".json", ".parquet") if (p / f"{split}{ext}").exists()]:
+        if found := [p / f"{split}{ext}" for ext in SUFFIXES if (p / f"{split}{ext}").exists()]:
             return found[0]
-        raise DataError(f"{p}: no {split}.jsonl, {split}.json or {split}.parquet in this folder")
+        # eval.data_dir takes the folder above the datasets' folders; data.path takes one dataset's own
+        inside = sorted(
+            d.name for d in p.iterdir() if d.is_dir() and any((d / f"{split}{e}").exists() for e in SUFFIXES)
+        )
+        message = f"{p}: no {split}.jsonl, {split}.json or {split}.parquet in this folder"
+        if inside:
+            message += (
+                f" (its subfolders {', '.join(inside)} hold one: give the dataset's own folder, e.g. {p / inside[0]})"
+            )
+        raise DataError(message)
     if not p.exists():
         raise DataError(f"{p}: no such file")
     return p

@@ -81,10 +81,13 @@ def check_reachable(benchmark: str, data_dir, split: str = "test") -> None:
     folder = f"{Path(str(data_dir)).expanduser() / benchmark}" if data_dir not in (None, "") else None
     if folder is None or not Path(folder).is_dir():
         where = f"there is no folder {folder}" if folder else "no data_dir is set"
-        raise ValueError(
+        message = (
             f"eval: {benchmark}: {where} and the dataset hub is offline ({' / '.join(OFFLINE_VARS)}); "
             f"point eval.data_dir (--data-dir) at a folder holding {benchmark}/{split}.jsonl"
         )
+        if folder and (parent := Path(folder).parent).joinpath(f"{split}.jsonl").exists():  # the dataset's own folder
+            message += f" ({parent} holds {split}.jsonl itself: give the folder above it, {parent.parent})"
+        raise ValueError(message)
 
 
 def describe_source(benchmark: str, split: str, data_dir=None, arith_seed: int = 0, family: str | None = None) -> str:
