@@ -99,6 +99,9 @@ def check_config(cfg: DictConfig, this_machine: bool = True) -> tuple[int, int]:
     for key, allowed in choices().items():
         if (value := OmegaConf.select(cfg, key)) is not None and value not in allowed:
             raise ValueError(f"{key}={value!r}; available: {', '.join(allowed)}")
+    variant = str(cfg.get("variant") or "")
+    if "/" in variant or "\\" in variant or any(c.isspace() for c in variant):  # it names run directories
+        raise ValueError(f"variant={variant!r}: a variant names run directories; no slashes or spaces (e.g. lr1e-5)")
     feature_mode(OmegaConf.to_container(cfg.features, resolve=True))
     for key in ("model.dtype", "eval.dtype"):  # read when the first model loads, or by lm-eval after training
         if (value := OmegaConf.select(cfg, key)) is not None:
