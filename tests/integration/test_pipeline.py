@@ -88,7 +88,10 @@ def test_noisy_regime_reports_the_corrupted_share(compose_cfg):
         ("rollouts.top_p=1.5", "rollouts.top_p=1.5; choose a number in (0.0, 1.0]"),  # was: no truncation, silently
         ("rollouts.temperature=-1", "rollouts.temperature=-1; choose a number in [0.0, inf]"),  # was: greedy
         ("data.val_size=0", "data.val_size=0 is out of range"),  # was: the whole validation split
-        ("variant=lr/1e-5", "variant='lr/1e-5': a variant names run directories"),  # was: runs/<study>/random-lr/1e-5-...
+        (
+            "variant=lr/1e-5",
+            "variant='lr/1e-5': a variant names run directories",
+        ),  # was: runs/<study>/random-lr/1e-5-...
         ("eval.dtype=fp16", "eval.dtype='fp16'; use float32, bfloat16"),
         ("eval.runs.0.benchmarks=[gsm9k]", "unknown benchmark 'gsm9k'; available: "),
         ("eval.runs.0.protocol=avg", "unknown protocol 'avg'"),
