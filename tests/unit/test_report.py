@@ -324,6 +324,17 @@ def test_a_rounds_run_is_charged_its_rounds_rollouts_only():
     assert tables.frame([old, static]).rollouts.tolist() == [3 * 512, 2048 + 256]
 
 
+def test_a_rounds_row_shows_what_each_round_keeps_not_the_unread_budget():
+    """testbed_noisy's rounds rows said budget 64 (the run directory's b64) and its verdicts "rounds N=64", where
+    each round kept 16 of a 64-prompt chunk; the rounds schedule never reads `budget`."""
+    rounds = [{"round": t, "n": 16} for t in range(3)]
+    runs = [record("gradalign", 64, s, 0.5, schedule="rounds", selection={"n": 16, "rounds": rounds}) for s in (0, 1)]
+    runs += [record("gradalign", 64, s, 0.5) for s in (0, 1)]
+    table, md = base_vs_trained(runs, "gsm8k")
+    assert list(zip(table.schedule, table.budget)) == [("rounds", "16 per round"), ("static", 64)]
+    assert "| gradalign  | rounds     | 16 per round |" in md
+
+
 def test_failed_runs_not_rerun_since_are_named_above_the_tables(gsm8k_study, caplog):
     runs = load_runs(gsm8k_study / "runs.jsonl")
     failed = [

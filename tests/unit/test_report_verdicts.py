@@ -185,7 +185,11 @@ def test_noisy_claim_needs_both_differences_below_zero():
     # the rounds schedule: the record's mean over rounds, checked in its own setting as well
     rounds = share_runs("noisy_reward", key, {"random": 0.5, "acc_greedy": 0.85, "gradalign": 0.5}, schedule="rounds")
     v = verdicts.gradalign_avoids_corrupted(clear + rounds)
-    assert v["verdict"] == "not reproduced" and "static N=64: " in v["evidence"] and "rounds N=8: " in v["evidence"]
+    assert (
+        v["verdict"] == "not reproduced"
+        and "static N=64: " in v["evidence"]
+        and "rounds (8 per round): " in v["evidence"]
+    )
     no_greedy = [r for r in clear if r["selector"] != "acc_greedy"]
     v = verdicts.gradalign_avoids_corrupted(no_greedy)
     assert v["verdict"] == "no data" and "acc_greedy" in v["evidence"]
@@ -230,7 +234,7 @@ def test_accuracy_under_noise_claim_needs_both_differences_above_zero():
     v = verdicts.gradalign_trains_better_under_noise(
         clear + noisy({"random": 0.5, "acc_greedy": 0.5, "gradalign": 0.5}, "rounds")
     )
-    assert v["verdict"] == "not reproduced" and "rounds N=64: " in v["evidence"]
+    assert v["verdict"] == "not reproduced" and "rounds (64 per round): " in v["evidence"]
     # selection-only runs (no metrics) and other regimes give no data
     selection_only = [dict(r, metrics={}) for r in clear]
     assert verdicts.gradalign_trains_better_under_noise(selection_only)["verdict"] == "no data"

@@ -59,6 +59,15 @@ def budgets_of(runs: list[dict]) -> list[int]:
     return sorted({r["budget"] for r in plain_runs(runs) if r["selector"] != "full" and r["schedule"] == "static"})
 
 
+def size_label(schedule: str, budget: int, runs: list[dict]) -> int | str:
+    """A setting's size as tables print it: the budget N of a static selection; in rounds, what each round keeps
+    (keep_fraction x chunk_size: the rounds schedule never reads `budget`, which only names the run directory)."""
+    if schedule != "rounds":
+        return budget
+    kept = sorted({n for r in runs if (n := (r.get("selection") or {}).get("n")) is not None})
+    return f"{'/'.join(map(str, kept)) or '?'} per round"
+
+
 def pool_share(runs: list[dict], share: str) -> tuple[float, str] | None:
     """(the pool's own `share` as a fraction, the regime parameter that sets it) from the runs of the share's regime;
     None without such runs or when they disagree."""
@@ -268,8 +277,10 @@ def base_vs_trained(runs: list[dict], benchmark: str) -> tuple[pd.DataFrame, str
     groups = df.groupby(["budget", "selector", "schedule"])
     cells = {h: summarize(groups, v).cell for h, v in (("base", "base"), ("GRPO-trained", "acc"), ("change", "delta"))}
     steps = groups.steps.agg(lambda s: f"{s.min()}-{s.max()}" if s.min() != s.max() else str(s.max()))  # runs differ
-    table = pd.DataFrame({"seeds": groups.seed.count(), **cells, "GRPO steps": steps})
-    table = table.reset_index()[["selector", "schedule", "budget", *table.columns]]
+    sizes = groups.run.agg(lambda rs: size_label(rs.iloc[0]["schedule"], rs.iloc[0]["budget"], list(rs)))
+    table = pd.DataFrame({"seeds": groups.seed.count(), **cells, "GRPO steps": steps, "size": sizes})
+    table = table.reset_index().drop(columns="budget").rename(columns={"size": "budget"})
+    table = table[["selector", "schedule", "budget", *table.columns[2:-1]]]
     md = table.to_markdown(index=False, disable_numparse=True)
     return table, f"{benchmark} test accuracy (%), {protocol(runs, benchmark)}, {ci.TEXT}\n\n{md}\n"
 

@@ -36,15 +36,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rlselect.report import ci
-from rlselect.report.tables import POOL_SHARE, benchmarks_of, fmt_cell, plain_runs, pool_share
+from rlselect.report.tables import POOL_SHARE, benchmarks_of, fmt_cell, plain_runs, pool_share, size_label
 
 VERDICTS = ("reproduced", "not reproduced", "premise fails", "no data")
 Check = tuple[str, bool, str, int]  # (setting label, the claim holds there, evidence, fewest seeds compared)
 
 
 def _per_setting(runs: list[dict], check: Callable[[list[dict]], tuple[bool, str, int] | None]) -> list[Check]:
-    """`check` on the runs of each setting (data, model, schedule, budget), labelled 'static N=64' with the data and
-    model where the settings differ in them; settings where it gives None are left out."""
+    """`check` on the runs of each setting (data, model, schedule, budget), labelled 'static N=64' (or 'rounds (16 per
+    round)') with the data and model where the settings differ in them; settings where it gives None are left out."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         groups.setdefault((r.get("data"), r.get("model"), r["schedule"], r["budget"]), []).append(r)
@@ -52,7 +52,8 @@ def _per_setting(runs: list[dict], check: Callable[[list[dict]], tuple[bool, str
     for key in sorted(groups, key=lambda k: (*map(str, k[:3]), k[3])):
         if out := check(groups[key]):
             extra = [str(v) for i, v in enumerate(key[:2]) if len({k[i] for k in groups}) > 1]
-            checks.append((" ".join([*extra, f"{key[2]} N={key[3]}"]), *out))
+            size = f"N={key[3]}" if key[2] != "rounds" else f"({size_label(key[2], key[3], groups[key])})"
+            checks.append((" ".join([*extra, key[2], size]), *out))
     return checks
 
 
