@@ -99,3 +99,15 @@ def test_build_study_writes_the_regime_figures(tmp_path):
     files = {f.name: f for f in build.build_study(study)}
     for name in ("corrupted_share_bars.png", "corrupted_share_per_round.png"):
         assert_png(files[name])
+
+
+def test_reward_curves_keep_schedules_and_static_budgets_apart():
+    """testbed_noisy's reward curves drew a selector's static and rounds runs as one line ("n = 10 seeds" of 5)."""
+    runs = [run("gradalign", 0, schedule="static"), run("gradalign", 0, schedule="rounds"), run("random", 0)]
+    names = [name for name, _ in figures.curve_labels(runs)]
+    assert names == ["gradalign (static)", "gradalign (rounds)", "random (static)"]
+    runs = [run("gradalign", 0, 16), run("gradalign", 0, 64), run("gradalign", 0, 16, schedule="rounds")]
+    runs.append(run("full", 0, 512))
+    names = [name for name, _ in figures.curve_labels(runs)]
+    assert names == ["gradalign (static) N=16", "gradalign (static) N=64", "gradalign (rounds)", "full (static)"]
+    assert [n for n, _ in figures.curve_labels(runs[:2])] == ["gradalign N=16", "gradalign N=64"]

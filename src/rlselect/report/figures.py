@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from rlselect.cache import atomic_write_bytes
 from rlselect.report import ci, paper
-from rlselect.report.tables import SHARE_LABELS, frame, method_rank, paper_refs, plain_runs, pool_share
+from rlselect.report.tables import SHARE_LABELS, budgets_of, frame, method_rank, paper_refs, plain_runs, pool_share
 
 BAND = 0.15  # alpha of the CI bands
 LEGEND = dict(
@@ -128,15 +128,26 @@ def reward_history(run: dict) -> list[tuple[int, float]]:
     return [(int(e["step"]), float(e["reward"])) for e in log or [] if "reward" in e and "step" in e]
 
 
+def curve_labels(runs: list[dict]) -> list[tuple[str, tuple]]:
+    """Each run's line in a per-method figure, with its sort key: the method, and the schedule where the runs differ
+    in it and the budget N of static selections where those differ (a rounds run never reads its budget)."""
+    by_schedule, by_budget = len({r["schedule"] for r in runs}) > 1, len(budgets_of(runs)) > 1
+    labels = []
+    for r in runs:
+        sized = by_budget and r["schedule"] == "static" and r["selector"] != "full"
+        name = paper.method_key(r["selector"], r.get("variant")) + (f" ({r['schedule']})" if by_schedule else "")
+        name += f" N={r['budget']}" if sized else ""
+        labels.append((name, (method_rank(r["selector"]), r["schedule"], r["budget"] if sized else 0, name)))
+    return labels
+
+
 def reward_curves(runs: list[dict], path: str | Path) -> Path:
-    """Training reward per step, one line per method (and budget, where they differ): mean over seeds, 95% CI band."""
+    """Training reward per step, one line per method (and schedule or budget, where they differ): mean over seeds,
+    95% CI band. Static and rounds runs of one selector were one line (testbed_noisy: 'n = 10 seeds')."""
     curves = [(r, h) for r in runs if (h := reward_history(r))]
-    multi_budget = len({r["budget"] for r, _ in curves if r["selector"] != "full"}) > 1
     rows, ranks = [], {}
-    for rid, (r, hist) in enumerate(curves):
-        name = paper.method_key(r["selector"], r.get("variant"))
-        name = f"{name} N={r['budget']}" if multi_budget and r["selector"] != "full" else name
-        ranks[name] = (method_rank(r["selector"]), r["budget"], name)
+    for rid, ((r, hist), (name, rank)) in enumerate(zip(curves, curve_labels([r for r, _ in curves]))):
+        ranks[name] = rank
         rows += [(name, rid, step, reward) for step, reward in hist]
     log = pd.DataFrame(rows, columns=["name", "rid", "step", "reward"])
     stats = _ci_stats(log.groupby(["name", "step"]).reward)
