@@ -146,7 +146,7 @@ def reward_curves(runs: list[dict], path: str | Path) -> Path:
     95% CI band. Static and rounds runs of one selector were one line (testbed_noisy: 'n = 10 seeds')."""
     curves = [(r, h) for r in runs if (h := reward_history(r))]
     rows, ranks = [], {}
-    for rid, ((r, hist), (name, rank)) in enumerate(zip(curves, curve_labels([r for r, _ in curves]))):
+    for rid, ((_, hist), (name, rank)) in enumerate(zip(curves, curve_labels([r for r, _ in curves]))):
         ranks[name] = rank
         rows += [(name, rid, step, reward) for step, reward in hist]
     log = pd.DataFrame(rows, columns=["name", "rid", "step", "reward"])
