@@ -109,5 +109,10 @@ def test_reward_curves_keep_schedules_and_static_budgets_apart():
     runs = [run("gradalign", 0, 16), run("gradalign", 0, 64), run("gradalign", 0, 16, schedule="rounds")]
     runs.append(run("full", 0, 512))
     names = [name for name, _ in figures.curve_labels(runs)]
-    assert names == ["gradalign (static) N=16", "gradalign (static) N=64", "gradalign (rounds)", "full (static)"]
+    assert names == [
+        "gradalign (static) N=16",
+        "gradalign (static) N=64",
+        "gradalign (rounds)",
+        "full (static) (N=512)",
+    ]
     assert [n for n, _ in figures.curve_labels(runs[:2])] == ["gradalign N=16", "gradalign N=64"]

@@ -19,7 +19,16 @@ from matplotlib.ticker import MaxNLocator
 
 from rlselect.cache import atomic_write_bytes
 from rlselect.report import ci, paper
-from rlselect.report.tables import SHARE_LABELS, budgets_of, frame, method_rank, paper_refs, plain_runs, pool_share
+from rlselect.report.tables import (
+    SHARE_LABELS,
+    budgets_of,
+    frame,
+    method_rank,
+    paper_refs,
+    plain_runs,
+    pool_share,
+    setting_label,
+)
 
 BAND = 0.15  # alpha of the CI bands
 LEGEND = dict(
@@ -129,15 +138,14 @@ def reward_history(run: dict) -> list[tuple[int, float]]:
 
 
 def curve_labels(runs: list[dict]) -> list[tuple[str, tuple]]:
-    """Each run's line in a per-method figure, with its sort key: the method, and the schedule where the runs differ
-    in it and the budget N of static selections where those differ (a rounds run never reads its budget)."""
-    by_schedule, by_budget = len({r["schedule"] for r in runs}) > 1, len(budgets_of(runs)) > 1
+    """Each run's line in a per-method figure and its sort key, named as the tables name rows (`setting_label`)."""
+    by = (len({r["schedule"] for r in runs}) > 1, len(budgets_of(runs)) > 1)
     labels = []
     for r in runs:
-        sized = by_budget and r["schedule"] == "static" and r["selector"] != "full"
-        name = paper.method_key(r["selector"], r.get("variant")) + (f" ({r['schedule']})" if by_schedule else "")
-        name += f" N={r['budget']}" if sized else ""
-        labels.append((name, (method_rank(r["selector"]), r["schedule"], r["budget"] if sized else 0, name)))
+        name, rank = setting_label(
+            paper.method_key(r["selector"], r.get("variant")), r["selector"], r["schedule"], r["budget"], *by
+        )
+        labels.append((name, (*rank, name)))
     return labels
 
 

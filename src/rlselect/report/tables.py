@@ -123,15 +123,21 @@ def with_base(runs: list[dict], benchmark: str | None = None, by_setting: bool =
     rid = -1 - base.groupby("seed", sort=False, dropna=False).ngroup()
     base = base.assign(selector="base", method="base", acc=base["base"], rid=rid)
     df = pd.concat([base.assign(**dict.fromkeys(["rollouts", *SHARES], NAN)), df], ignore_index=True)
-    by_schedule = by_setting and len({r["schedule"] for r in runs}) > 1
-    by_budget = by_setting and len(budgets_of(runs)) > 1
-    rows, ranks = [], []
-    for s, schedule, b in zip(df.selector, df.schedule, df.budget):
-        text = "base (no RL)" if s == "base" else f"{s} ({schedule})" if by_schedule else s
-        sized = by_budget and schedule == "static"
-        rows.append(f"{text} (N={b})" if s == "full" else f"{text} N={b}" if sized and s != "base" else text)
-        ranks.append((method_rank(s), schedule, b if sized else 0))
-    return df.assign(row=rows, rank=ranks)
+    by = (by_setting and len({r["schedule"] for r in runs}) > 1, by_setting and len(budgets_of(runs)) > 1)
+    labels = [setting_label(s, s, schedule, b, *by) for s, schedule, b in zip(df.selector, df.schedule, df.budget)]
+    return df.assign(row=[name for name, _ in labels], rank=[rank for _, rank in labels])
+
+
+def setting_label(method: str, selector: str, schedule: str, budget, by_schedule: bool, by_budget: bool):
+    """(name, sort key) of a table row or a figure line: 'method (schedule) N=budget', with the schedule where the
+    runs differ in it and N for static selections where their budgets differ (a rounds run never reads its budget);
+    full data always names its pool, 'full (N=512)'."""
+    sized = by_budget and schedule == "static" and selector not in ("base", "full")
+    if selector == "base":
+        return "base (no RL)", (method_rank(selector), schedule, 0)
+    name = f"{method} ({schedule})" if by_schedule else method
+    name = f"{name} (N={budget})" if selector == "full" else f"{name} N={budget}" if sized else name
+    return name, (method_rank(selector), schedule, budget if sized else 0)
 
 
 def paper_refs(df: pd.DataFrame, pt: paper.PaperTable, key: str = "budget") -> list:
