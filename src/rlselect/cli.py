@@ -18,12 +18,13 @@ from omegaconf import DictConfig, OmegaConf
 
 
 def _conf_dir() -> str:
-    """The repository's top-level conf/ (editable install or source tree), or RLSELECT_CONF_DIR."""
-    conf = Path(os.environ.get("RLSELECT_CONF_DIR") or Path(__file__).resolve().parents[2] / "conf")
+    """The package's conf/ (a link to the repository's top-level conf/; a wheel's own copy), or
+    RLSELECT_CONF_DIR (a config tree of your own)."""
+    conf = Path(os.environ.get("RLSELECT_CONF_DIR") or Path(__file__).resolve().parent / "conf")
     if not (conf / "config.yaml").is_file():
         raise FileNotFoundError(
-            f"no Hydra configs at {conf}: install with `pip install -e .` from the repository "
-            "or set RLSELECT_CONF_DIR to its conf/ folder"
+            f"no Hydra configs at {conf}: install with `pip install -e .` or `pip install .` from the "
+            "repository, or set RLSELECT_CONF_DIR to a conf/ folder"
         )
     return str(conf)
 

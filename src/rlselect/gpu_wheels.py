@@ -19,10 +19,10 @@ project wheel, which says <3.12; `pip check` then reports any image version a wh
 
     python3 -m pip install -q --no-index --no-deps --no-compile --ignore-requires-python \
         --target /tmp/site .wheels/*.whl
-    export PYTHONPATH=/tmp/site RLSELECT_CONF_DIR=$PWD/conf
+    export PYTHONPATH=/tmp/site
     python3 -m pip check; python3 -m rlselect.cli logger=none ...
 
-RLSELECT_CONF_DIR: an installed (not editable) rlselect cannot find the repository's conf/ itself.
+The project wheel carries the Hydra configs (conf/), so the run needs no RLSELECT_CONF_DIR.
 """
 
 from __future__ import annotations

@@ -36,3 +36,32 @@ def test_conf_dir_override_is_checked(tmp_path, monkeypatch):
         cli._conf_dir()
     (tmp_path / "config.yaml").write_text("seed: 0\n")
     assert cli._conf_dir() == str(tmp_path)
+
+
+def test_a_wheel_install_carries_the_configs(tmp_path):
+    """`pip install .` (not editable): the wheel holds conf/, so the CLI composes from anywhere."""
+    from rlselect.gpu_wheels import _project_wheel
+
+    _project_wheel(tmp_path / "wheel")
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
+        + [str(w) for w in (tmp_path / "wheel").glob("*.whl")],
+        check=True,
+    )
+    repo_conf = Path(__file__).resolve().parents[2] / "conf"
+    shipped = sorted(p.relative_to(site / "rlselect" / "conf") for p in (site / "rlselect" / "conf").rglob("*.yaml"))
+    assert shipped == sorted(p.relative_to(repo_conf) for p in repo_conf.rglob("*.yaml"))
+    env = {k: v for k, v in os.environ.items() if k != "RLSELECT_CONF_DIR"} | {"PYTHONPATH": str(site)}
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    code = "import rlselect.cli as c; print(c.__file__); print(c.CONF_DIR)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(site / "rlselect" / "cli.py"), str(site / "rlselect" / "conf")]
+    out = subprocess.run(
+        [sys.executable, "-m", "rlselect.cli", "experiment=demo", "--cfg", "job"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "study: demo" in out.stdout
