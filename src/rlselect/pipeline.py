@@ -33,7 +33,14 @@ from rlselect.config_checks import check_config
 from rlselect.distributed import announce, wait_for, world
 from rlselect.isolation import Stages, should_isolate
 from rlselect.run_config import RunDirConflict, check_run_dir, claim_run_dir, refuse, run_identity, run_lock
-from rlselect.selection import gather_inputs, item_stats, run_selector, selection_summary, uses_rollouts
+from rlselect.selection import (
+    SET_VAL_SPLIT,
+    gather_inputs,
+    item_stats,
+    run_selector,
+    selection_summary,
+    uses_rollouts,
+)
 
 log = logging.getLogger("rlselect")
 
@@ -220,7 +227,7 @@ def _validate(cfg: DictConfig) -> Prepared:
     pool, val = load_pool(data_cfg, seed=seed, held_out=held_out)
     budget = run_budget(cfg.selector.name, schedule, budget, pool)
     if "val_features" in selector.needs and not val:
-        why = "set data.val_split"
+        why = SET_VAL_SPLIT
         if data_cfg.get("val_split"):  # every item was a test problem of the evaluated benchmarks
             why = f"data.val_split={data_cfg['val_split']} has no item left after the leakage check (see above)"
         raise ValueError(f"selector {selector.name} needs a validation set: {why}")

@@ -105,11 +105,20 @@ def validation_knob(cfg: dict, val_G: int | None = None) -> str:
     return f"{'schedule.k_v' if val_G else 'features.val_G'}={validation_G(cfg, val_G)}"
 
 
+# What to set when a selector needs a validation set and the data config gives none. GSM8K and
+# DAPO-Math-17K have no validation split: load_pool takes the first val_size items of the named split
+# and leaves them out of the pool (by content), so the two stay disjoint.
+SET_VAL_SPLIT = (
+    "set data.val_split (and data.val_size); a dataset without a validation split can hold some of its "
+    "train items out of the pool: data.val_split=train data.val_size=64"
+)
+
+
 def compute_validation_gradient(model, tokenizer, val_records, val_rows, feat_cfg: dict):
     from rlselect.grads import validation_gradient
 
     if not val_records:
-        raise ValueError("this selector needs a validation set: set data.val_split (and data.val_size)")
+        raise ValueError(f"this selector needs a validation set: {SET_VAL_SPLIT}")
     prompts, comps, advs = grad_inputs(tokenizer, val_records, val_rows, "all")
     return validation_gradient(model, tokenizer, prompts, comps, advs, **feature_kwargs(feat_cfg))
 

@@ -43,7 +43,7 @@ def summary(outcomes: list[dict], study: str, results_dir: str) -> list[str]:
     """The summary's lines for one sweep's outcomes."""
     counts = Counter(o["status"] for o in outcomes)
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
-    lines = [f"sweep of {len(outcomes)} runs: {', '.join(parts) or 'no run reported back'}"]
+    lines = [f"sweep of {len(outcomes)} run{'s' * (len(outcomes) != 1)}: {', '.join(parts) or 'no run reported back'}"]
     for o in outcomes:
         if o["status"] in ("failed", "skipped", "interrupted"):
             lines.append(f"  {o['status']}: {o['run']}: {o['detail']}")

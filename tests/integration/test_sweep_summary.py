@@ -26,6 +26,7 @@ def test_summary_counts_outcomes_and_names_what_failed():
     assert any(line.startswith("tracebacks: results/t/failures.jsonl") for line in lines)
     assert lines[-1] == "tables: python -m rlselect.report study=t"
     assert summary([], "t", "out")[0] == "sweep of 0 runs: no run reported back"
+    assert summary(outcomes[:1], "t", "out")[0] == "sweep of 1 run: 1 finished"
 
 
 def test_a_sweep_ends_with_its_own_runs_outcomes(tmp_path, shared_cache_dir):

@@ -321,5 +321,17 @@ def test_a_validation_set_emptied_by_the_leakage_check_is_named(monkeypatch):
     with pytest.raises(ValueError, match=f"data.val_split={cfg.data.val_split} has no item left after the leakage"):
         pipeline.validate(cfg)
     cfg.data.val_split = None
-    with pytest.raises(ValueError, match="needs a validation set: set data.val_split"):
+    with pytest.raises(ValueError, match="needs a validation set: set data.val_split") as refused:
         pipeline.validate(cfg)
+    assert "data.val_split=train data.val_size=64" in str(refused.value)  # GSM8K has no validation split
+
+
+@pytest.mark.skipif(not (SHARED / "gsm8k").is_dir(), reason="../shared/data/gsm8k is absent")
+def test_the_suggested_validation_set_for_gsm8k_is_held_out_of_its_pool():
+    """What the missing-validation-set error suggests (data.val_split=train data.val_size=N) gives
+    a validation set of train items that the pool leaves out."""
+    data_cfg = {"name": "gsm8k", "path": str(SHARED / "gsm8k"), "pool_split": "train", "pool_size": 40}
+    pool, val = load_pool({**data_cfg, "val_split": "train", "val_size": 8}, seed=0)
+    alone, _ = load_pool(data_cfg, seed=0)
+    assert [r["id"] for r in val] == [r["id"] for r in alone[:8]]
+    assert [r["id"] for r in pool] == [r["id"] for r in load_pool({**data_cfg, "pool_size": 48}, seed=0)[0][8:]]
