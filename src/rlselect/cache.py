@@ -169,9 +169,20 @@ def append_jsonl(path: str | Path, obj: Any) -> None:
 RUN_RECORD_KEY = ("selector", "schedule", "budget", "seed", "data", "variant")
 
 
+def record_size(record: dict) -> Any:
+    """A run's size: the budget of a static selection; what each round keeps (`selection.n`) in rounds. That
+    schedule never reads `budget` (it only names the run directory), so rounds runs made with budget=16 and
+    budget=64 are one setting run twice, not two settings, nor 2n seeds of one."""
+    if record.get("schedule") == "rounds" and (kept := (record.get("selection") or {}).get("n")) is not None:
+        return kept
+    return record.get("budget")
+
+
 def run_record_key(record: dict) -> tuple:
     """What identifies a run among a study's records (the report keeps the latest record per key)."""
-    return tuple(json.dumps(record.get(k), sort_keys=True) for k in RUN_RECORD_KEY)
+    return tuple(
+        json.dumps(record_size(record) if k == "budget" else record.get(k), sort_keys=True) for k in RUN_RECORD_KEY
+    )
 
 
 def read_jsonl_objects(path: str | Path) -> list[dict]:

@@ -392,9 +392,31 @@ def clear_run_dir(run_dir: Path) -> None:
             path.unlink()
 
 
+def finished_twin(cfg: DictConfig, run_dir: str | Path) -> Path | None:
+    """A finished rounds run that this one repeats: the same configuration but for `budget`, which the
+    rounds schedule never reads (it only names the directory), so `-m schedule=rounds budget=32,64` trains
+    once per seed, not twice. Its directory, or None (and None with force=true or reevaluate=true)."""
+    run_dir = Path(run_dir)
+    if cfg.schedule.name != "rounds" or cfg.get("force", False) or cfg.get("reevaluate", False):
+        return None
+    tag = f"-b{cfg.budget}-"
+    if (run_dir / "result.json").exists() or tag not in run_dir.name:
+        return None
+    identity = {k: v for k, v in run_identity(cfg).items() if k != "budget"}
+    for other in sorted(run_dir.parent.glob(run_dir.name.replace(tag, "-b*-"))):
+        stored = other / "run_config.json"
+        if other == run_dir or not (other / "result.json").exists() or not stored.exists():
+            continue
+        if {k: v for k, v in read_json(stored).items() if k != "budget"} == identity:
+            return other
+    return None
+
+
 def is_finished(cfg: DictConfig, run_dir: str | Path) -> bool:
     """A finished run that this call reads instead of computing (unless force=true, or reevaluate=true
     with other eval.* settings)."""
+    if finished_twin(cfg, run_dir):
+        return True
     result = Path(run_dir) / "result.json"
     if not result.exists() or cfg.get("force", False) or carries_on_to_training(cfg, result):
         return False
@@ -433,6 +455,9 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
     t_start = time.time()
     cache_dir = Path(cfg.cache_dir)
     result_path = run_dir / "result.json"
+    reused = ""
+    if twin := finished_twin(cfg, run_dir):
+        result_path, reused = twin / "result.json", " (this run: the rounds schedule does not read budget)"
     identity = run_identity(cfg)
     if cfg.get("force", False):
         clear_run_dir(run_dir)
@@ -451,7 +476,7 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
             if result_path.exists():  # the earlier result is kept beside the new one
                 result_path.rename(run_dir / f"result.{time.strftime('%Y%m%d-%H%M%S')}.json")
     if result_path.exists():
-        log.info("run already finished: %s (no work; force=true recomputes)", result_path)
+        log.info("run already finished: %s%s (no work; force=true recomputes)", result_path, reused)
         record = read_json(result_path)
         # a run finished earlier (e.g. with another results_dir) still lands in this study's records, once
         if append_jsonl_once(Path(cfg.results_dir) / str(cfg.study) / "runs.jsonl", record):

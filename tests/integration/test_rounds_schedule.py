@@ -145,3 +145,31 @@ def test_a_round_without_validation_signal_keeps_a_random_part_and_the_run_goes_
     with pytest.raises(NoValidationSignal, match=r"\(round 0, before training\)") as err:
         run(compose_tiny(shared_cache_dir, tmp_path / "results", *overrides, "seed=1"), tmp_path / "run1")
     assert is_refusal(err.value)
+
+
+def test_a_rounds_run_that_differs_only_in_budget_is_read_not_trained_again(tmp_path, shared_cache_dir, caplog):
+    """The rounds schedule never reads `budget` (it only names the run directory): a sweep over budgets
+    would train each seed's rounds run once per budget, the same run each time."""
+    import logging
+
+    from rlselect.pipeline import finished_twin, is_finished, run
+
+    rounds = ["selector=random", "schedule=rounds", "schedule.chunk_size=8", "schedule.steps_per_round=1"]
+    rounds += ["schedule.rounds=1", "schedule.keep_fraction=0.5"]
+
+    def cfg(*overrides):
+        return compose_tiny(shared_cache_dir, tmp_path / "results", *rounds, *overrides)
+
+    first = run(cfg("budget=4"), tmp_path / "runs" / "random-rounds-b4-s0")
+    second_dir = tmp_path / "runs" / "random-rounds-b8-s0"
+    assert is_finished(cfg("budget=8"), second_dir)
+    with caplog.at_level(logging.INFO, logger="rlselect"):
+        second = run(cfg("budget=8"), second_dir)
+    assert second == first and not (second_dir / "train").exists()
+    assert "(this run: the rounds schedule does not read budget)" in caplog.text
+    assert len((tmp_path / "results" / "t" / "runs.jsonl").read_text().splitlines()) == 1
+    # anything else that differs is another run; so is the static schedule, which reads budget
+    assert finished_twin(cfg("budget=8", "trainer.args.learning_rate=1e-3"), second_dir) is None
+    assert finished_twin(cfg("budget=8", "force=true"), second_dir) is None
+    static = compose_tiny(shared_cache_dir, tmp_path / "results", "selector=random", "budget=8")
+    assert finished_twin(static, tmp_path / "runs" / "random-static-b8-s0") is None

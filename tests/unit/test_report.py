@@ -335,6 +335,29 @@ def test_a_rounds_row_shows_what_each_round_keeps_not_the_unread_budget():
     assert "| gradalign  | rounds     | 16 per round |" in md
 
 
+def test_rounds_runs_that_differ_only_in_the_unread_budget_count_once_per_seed(tmp_path, caplog):
+    """`-m schedule=static,rounds budget=32,64`: each seed's two rounds runs are one setting run twice (every round
+    keeps 16 either way). Counted as two seeds they gave '10 seeds' and a narrower interval for 5 seeds' data."""
+    recs = []
+    for seed, acc in enumerate([0.40, 0.45, 0.50, 0.55, 0.60]):
+        for sel, shift in (("gradalign", 0.0), ("random", -0.1)):
+            for budget in (32, 64):  # the rounds schedule never reads it
+                rounds = [{"round": t, "n": 16, "corrupted_share": 0.3 + shift} for t in range(3)]
+                selection = {"n": 16, "rounds": rounds, "corrupted_share": 0.3 + shift}
+                run_dir = f"/x/runs/nz/{sel}-rounds-b{budget}-s{seed}"
+                kw = dict(study="nz", regime="noisy_reward", schedule="rounds", selection=selection, run_dir=run_dir)
+                recs.append(record(sel, budget, seed, acc + shift, **kw))
+    path = write_runs(tmp_path / "nz" / "runs.jsonl", recs)
+    with caplog.at_level("WARNING", logger="rlselect.report"):
+        runs = load_runs(path)
+    assert len(runs) == 10 and {r["budget"] for r in runs} == {16}
+    assert "gradalign-rounds-b32-s0 and gradalign-rounds-b64-s0 are one setting run twice" in caplog.text
+    table, md = base_vs_trained(runs, "gsm8k")
+    assert list(table.seeds) == [5, 5]
+    five = pm([0.40, 0.45, 0.50, 0.55, 0.60])
+    assert f"| gradalign | rounds | 16 per round | 5 | 55.0 ± 0.0 | {five} |" in unpad(md)
+
+
 def test_failed_runs_not_rerun_since_are_named_above_the_tables(gsm8k_study, caplog):
     runs = load_runs(gsm8k_study / "runs.jsonl")
     failed = [

@@ -15,7 +15,7 @@ import json
 import logging
 from pathlib import Path
 
-from rlselect.cache import RUN_RECORD_KEY, atomic_write_bytes, read_jsonl_objects, run_record_key
+from rlselect.cache import RUN_RECORD_KEY, atomic_write_bytes, read_jsonl_objects, record_size, run_record_key
 from rlselect.report import figures, tables, verdicts
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,8 @@ REGIME_SHARE = {regime: share for share, (regime, *_) in tables.POOL_SHARE.items
 
 
 def load_runs(path: str | Path) -> list[dict]:
-    """All records, the latest one winning for each (selector, schedule, budget, seed, data, variant)."""
+    """All records, the latest one winning for each (selector, schedule, budget, seed, data, variant); a rounds
+    record's budget is read as what each round keeps (`cache.record_size`)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no run records yet (run the study first)")
@@ -38,7 +39,14 @@ def load_runs(path: str | Path) -> list[dict]:
             raise ValueError(f"{path}, line {n}: invalid JSON ({exc.msg})") from exc
         if not isinstance(rec, dict):
             raise ValueError(f"{path}, line {n}: a run record is a JSON object, not {type(rec).__name__}")
-        latest[run_record_key(rec)] = rec
+        key = run_record_key(rec)
+        if (earlier := latest.get(key)) and earlier.get("run_dir") != rec.get("run_dir"):
+            log.warning(
+                "%s and %s are one setting run twice (%s): the tables count the later one",
+                *(Path(str(r.get("run_dir"))).name for r in (earlier, rec)),
+                "the rounds schedule does not read budget" if rec.get("schedule") == "rounds" else "same key",
+            )
+        latest[key] = {**rec, "budget": record_size(rec)}
     return list(latest.values())
 
 
