@@ -37,20 +37,47 @@ def env() -> dict:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-def kill_when(cmd: list[str], ready, timeout: float = 300, sig=signal.SIGKILL, log=None) -> int:
-    """Start `cmd`, send it `sig` as soon as `ready()` is true; fail if it finished first. Its exit status."""
+# The run to be killed, with one change: once it has written its `count`-th file named like `pattern`
+# (through rlselect.cache's atomic writes), it writes `marker` and waits there. The test's signal then always
+# lands at that point, however loaded the machine (polling for the file from outside could see it late,
+# after the run had gone on, or finished: a Ctrl-C once arrived after the run's end and changed nothing).
+PAUSED_CLI = """
+import fnmatch, pathlib, sys, time
+import rlselect.cache as cache
+pattern, count, marker = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3])
+del sys.argv[1:4]
+written, atomic = [], cache._atomic
+def write_then_pause(path, write):
+    atomic(path, write)
+    if fnmatch.fnmatch(pathlib.Path(path).name, pattern):
+        written.append(path)
+        if len(written) == count:
+            marker.write_text(str(path))
+            while True:
+                time.sleep(0.05)
+cache._atomic = write_then_pause
+from rlselect.cli import main
+main()
+"""
+
+
+def kill_when(cmd: list[str], pause: tuple[str, int], marker: Path, sig=signal.SIGKILL, log=None) -> int:
+    """Run `cmd` (a `cli(...)` command) paused after its `pause` = (pattern, count) file, send it `sig`
+    there, and return its exit status; fail if it finished without reaching that point."""
+    assert cmd[1:3] == ["-m", "rlselect.cli"]
     out = subprocess.DEVNULL if log is None else log
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=out, stderr=out)
-    deadline = time.time() + timeout
-    while not ready():
+    paused = [cmd[0], "-c", PAUSED_CLI, pause[0], str(pause[1]), str(marker), *cmd[3:]]
+    proc = subprocess.Popen(paused, cwd=REPO, env=env(), stdout=out, stderr=out)
+    deadline = time.time() + 600  # a hang guard, not a speed check
+    while not marker.exists():
         if proc.poll() is not None:
-            pytest.fail("the run finished before it could be killed")
+            pytest.fail(f"the run ended (status {proc.returncode}) before writing {pause[1]} x {pause[0]}")
         if time.time() > deadline:
             proc.kill()
             pytest.fail("the kill point never came")
         time.sleep(0.02)
     proc.send_signal(sig)
-    return proc.wait(timeout=timeout)
+    return proc.wait(timeout=300)
 
 
 def finish(cmd: list[str]) -> None:
@@ -70,24 +97,12 @@ def outcome(run_dir: Path) -> tuple[list[str], dict]:
     return json.loads((run_dir / "selection.json").read_text())["ids"], result["metrics"]
 
 
-def shard_files(cache: Path, stage: str, pattern: str) -> list[Path]:
-    return sorted((cache / stage).glob(f"*/{pattern}")) if (cache / stage).exists() else []
-
-
 CASES = {
-    # stage: (extra overrides, kill point)
-    "rollouts": (
-        ["data.pool_size=48", "rollouts.shard_size=4"],
-        lambda c, r: len(shard_files(c, "rollouts", "shard_*.json")) >= 2,
-    ),
-    "features": (
-        ["selector=grad_norm", "features.shard_size=2", "features.batch_size=2"],
-        lambda c, r: len(shard_files(c, "features", "shard_*.pt")) >= 2,
-    ),
-    "training": (
-        ["trainer.max_steps=4", "trainer.args.save_steps=1"],
-        lambda c, r: any((r / "train" / "trainer").glob(f"checkpoint-*/{TrainingClock.ELAPSED}")),  # a whole one
-    ),
+    # stage: (extra overrides, kill point: after the count-th file written with this name)
+    "rollouts": (["data.pool_size=48", "rollouts.shard_size=4"], ("shard_*.json", 2)),
+    "features": (["selector=grad_norm", "features.shard_size=2", "features.batch_size=2"], ("shard_*.pt", 2)),
+    # a whole checkpoint: its clock file is the last thing written into it
+    "training": (["trainer.max_steps=4", "trainer.args.save_steps=1"], (TrainingClock.ELAPSED, 1)),
 }
 
 
@@ -106,11 +121,11 @@ def warm_model(shared_cache_dir, tmp_path_factory):
 
 @pytest.mark.parametrize("stage", sorted(CASES))
 def test_killed_run_resumes_to_the_same_result(tmp_path, warm_model, stage):
-    extra, ready = CASES[stage]
+    extra, pause = CASES[stage]
     cache_a = fresh_cache(warm_model, tmp_path / "a")
     run_a = tmp_path / "a" / "run"
     cmd_a = cli(cache_a, run_a, tmp_path / "a" / "results", *extra)
-    kill_when(cmd_a, lambda: ready(cache_a, run_a))
+    kill_when(cmd_a, pause, tmp_path / "paused")
     assert not (run_a / "result.json").exists()
     if stage == "training":  # what the killed attempt took up to the checkpoint the rerun resumes from
         elapsed = Path(str(last_complete_checkpoint(run_a / "train" / "trainer"))) / TrainingClock.ELAPSED
@@ -136,11 +151,11 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, warm_model, stage):
 def test_ctrl_c_stops_a_run_with_one_line_and_the_same_command_resumes_it(tmp_path, warm_model):
     """SIGINT (Ctrl-C) during training: exit status 130 and one line saying what is kept, not the
     traceback of wherever the run was; the same command then finishes the run from its checkpoint."""
-    extra, ready = CASES["training"]
+    extra, pause = CASES["training"]
     cache, run_dir = fresh_cache(warm_model, tmp_path), tmp_path / "run"
     cmd = cli(cache, run_dir, tmp_path / "results", *extra)
     with open(tmp_path / "console.log", "w") as log:
-        status = kill_when(cmd, lambda: ready(cache, run_dir), sig=signal.SIGINT, log=log)
+        status = kill_when(cmd, pause, tmp_path / "paused", sig=signal.SIGINT, log=log)
     console = (tmp_path / "console.log").read_text()
     assert status == 130, console[-3000:]
     assert "interrupted: run run stopped; its cached stages and checkpoints are kept" in console
