@@ -20,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 def _conf_dir() -> str:
     """The package's conf/ (a link to the repository's top-level conf/; a wheel's own copy), or
     RLSELECT_CONF_DIR (a config tree of your own)."""
-    conf = Path(os.environ.get("RLSELECT_CONF_DIR") or Path(__file__).resolve().parent / "conf")
+    # resolved: in an editable install, the repository's conf/ itself (where a user edits the files)
+    conf = Path(os.environ.get("RLSELECT_CONF_DIR") or (Path(__file__).resolve().parent / "conf").resolve())
     if not (conf / "config.yaml").is_file():
         raise FileNotFoundError(
             f"no Hydra configs at {conf}: install with `pip install -e .` or `pip install .` from the "
