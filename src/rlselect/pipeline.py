@@ -397,7 +397,8 @@ def finished_twin(cfg: DictConfig, run_dir: str | Path) -> Path | None:
     rounds schedule never reads (it only names the directory), so `-m schedule=rounds budget=32,64` trains
     once per seed, not twice. Its directory, or None (and None with force=true or reevaluate=true)."""
     run_dir = Path(run_dir)
-    if cfg.schedule.name != "rounds" or cfg.get("force", False) or cfg.get("reevaluate", False):
+    schedule = cfg.get("schedule") or {}
+    if schedule.get("name") != "rounds" or cfg.get("force", False) or cfg.get("reevaluate", False):
         return None
     tag = f"-b{cfg.budget}-"
     if (run_dir / "result.json").exists() or tag not in run_dir.name:

@@ -41,8 +41,11 @@ def env() -> dict:
 # (through rlselect.cache's atomic writes), it writes `marker` and waits there. The test's signal then always
 # lands at that point, however loaded the machine (polling for the file from outside could see it late,
 # after the run had gone on, or finished: a Ctrl-C once arrived after the run's end and changed nothing).
+# It also takes SIGINT as a terminal's Ctrl-C does: a process started in the background of a non-interactive
+# shell (`bash -c "make test" &`) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
 PAUSED_CLI = """
-import fnmatch, pathlib, sys, time
+import fnmatch, pathlib, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import rlselect.cache as cache
 pattern, count, marker = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3])
 del sys.argv[1:4]
