@@ -44,7 +44,9 @@ def load_runs(path: str | Path) -> list[dict]:
             log.warning(
                 "%s and %s are one setting run twice (%s): the tables count the later one",
                 *(Path(str(r.get("run_dir"))).name for r in (earlier, rec)),
-                "the rounds schedule does not read budget" if rec.get("schedule") == "rounds" else "same key",
+                "the rounds schedule does not read budget"
+                if rec.get("schedule") == "rounds"
+                else "same " + ", ".join(RUN_RECORD_KEY),
             )
         latest[key] = {**rec, "budget": record_size(rec)}
     return list(latest.values())
