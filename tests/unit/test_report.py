@@ -358,6 +358,20 @@ def test_rounds_runs_that_differ_only_in_the_unread_budget_count_once_per_seed(t
     assert f"| gradalign | rounds | 16 per round | 5 | 55.0 ± 0.0 | {five} |" in unpad(md)
 
 
+def test_a_run_recorded_again_from_another_clone_replaces_its_record_without_a_warning(tmp_path, caplog):
+    """A fresh clone's `make demo` appends to the committed runs.jsonl, whose run_dirs name the committer's
+    machine: the report warned "full-static-b512-s0 and full-static-b512-s0 are one setting run twice"."""
+    committed = [record("random", 64, s, 0.55, run_dir=f"/tmp/freshE/runs/demo/random-static-b64-s{s}") for s in (0, 1)]
+    rerun = [
+        record("random", 64, s, 0.38, run_dir=f"/home/u/rlselect/runs/demo/random-static-b64-s{s}") for s in (0, 1)
+    ]
+    path = write_runs(tmp_path / "demo" / "runs.jsonl", committed + rerun)
+    with caplog.at_level("WARNING", logger="rlselect.report"):
+        runs = load_runs(path)
+    assert "run twice" not in caplog.text
+    assert sorted(r["run_dir"] for r in runs) == sorted(r["run_dir"] for r in rerun)
+
+
 def test_failed_runs_not_rerun_since_are_named_above_the_tables(gsm8k_study, caplog):
     runs = load_runs(gsm8k_study / "runs.jsonl")
     failed = [

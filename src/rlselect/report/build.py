@@ -40,10 +40,13 @@ def load_runs(path: str | Path) -> list[dict]:
         if not isinstance(rec, dict):
             raise ValueError(f"{path}, line {n}: a run record is a JSON object, not {type(rec).__name__}")
         key = run_record_key(rec)
-        if (earlier := latest.get(key)) and earlier.get("run_dir") != rec.get("run_dir"):
+        # One run directory's name recorded again (a rerun, here or in another clone: a fresh clone's `make demo`
+        # appends to the committed records) simply replaces; two directories with one key are worth a warning.
+        names = [Path(str(r.get("run_dir"))).name for r in (latest.get(key, rec), rec)]
+        if names[0] != names[1]:
             log.warning(
                 "%s and %s are one setting run twice (%s): the tables count the later one",
-                *(Path(str(r.get("run_dir"))).name for r in (earlier, rec)),
+                *names,
                 "the rounds schedule does not read budget"
                 if rec.get("schedule") == "rounds"
                 else "same " + ", ".join(RUN_RECORD_KEY),
