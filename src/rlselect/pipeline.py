@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlselect import code_commit, console
+from rlselect import code_commit, compute_platform, console
 from rlselect.cache import (
     append_jsonl,
     append_jsonl_once,
@@ -592,6 +592,7 @@ def finish(cfg, ctx: Prepared, run_dir: Path, logger, selection, metrics, base_m
         "code": code_commit(),  # the rlselect commit that made the record
         "run_dir": str(run_dir),
         "host": platform.node(),
+        "platform": compute_platform(),  # numbers from different CPU kernels or GPUs differ
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     if selection_only:

@@ -24,6 +24,7 @@ def test_pipeline_runs_end_to_end_and_records_the_run(tmp_path, compose_cfg):
     assert record["selector"] == "random" and record["seed"] == 3 and record["budget"] == 4
     assert record["evaluator"] == "lm-evaluation-harness"
     assert record["code"] == rlselect.code_commit()  # the commit that made the record
+    assert record["platform"] == rlselect.compute_platform() and ", torch " in record["platform"]  # float kernels
     assert record["metrics"]["arith"]["n_problems"] == 6 and record["metrics"]["arith"]["limit"] == 6
     assert 0.0 <= record["metrics"]["arith"]["accuracy"] <= 1.0
     assert record["selection"]["n"] == 4
