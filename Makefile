@@ -65,7 +65,7 @@ else
 endif
 
 # Hydra multirun over the baselines x budgets x seeds (SELECTORS, BUDGETS, SEEDS, ARGS to change;
-# ARGS=hydra/launcher=submitit_slurm sends each run to Slurm).
+# ARGS="hydra/launcher=slurm hydra.launcher.partition=gpu" sends each run to Slurm; conf/hydra/launcher/slurm.yaml).
 SELECTORS ?= random,accuracy_band,pass_filter,acc_greedy,token_length,ppl_top,ifd,grad_norm,learnalign
 BUDGETS ?= 32,64
 SEEDS ?= 0,1,2
