@@ -47,10 +47,24 @@ def code_commit(path: str | None = None) -> str | None:
 def compute_platform() -> str:
     """What ran the arithmetic: the CUDA device's name, or the CPU kernel set torch dispatches to (e.g.
     'cpu AVX2'), and torch's version. Float results differ across these: the demo's tiny model, trained by
-    the same code from the same seed, scored 55.0% on one CPU host and 38.0% on another."""
+    the same code from the same seed, scored 55.0% on one CPU host and 38.0% on another. A process that has
+    not touched CUDA (stages in child processes) asks nvidia-smi: naming the device through torch would
+    create a CUDA context here that holds GPU memory for the rest of the sweep."""
+    import os
+    import subprocess
+
     import torch
 
-    device = (
-        torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu {torch.backends.cpu.get_cpu_capability()}"
-    )
+    if not torch.cuda.is_available():
+        device = f"cpu {torch.backends.cpu.get_cpu_capability()}"
+    elif torch.cuda.is_initialized():
+        device = torch.cuda.get_device_name()
+    else:
+        first = (os.environ.get("CUDA_VISIBLE_DEVICES") or "0").split(",")[0].strip()
+        try:
+            query = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader", f"--id={first}"]
+            done = subprocess.run(query, capture_output=True, text=True, timeout=30)
+            device = done.stdout.strip().splitlines()[0] if done.returncode == 0 and done.stdout.strip() else "cuda"
+        except (OSError, subprocess.SubprocessError):
+            device = "cuda"
     return f"{device}, torch {torch.__version__}"
