@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -370,6 +371,15 @@ def test_a_run_recorded_again_from_another_clone_replaces_its_record_without_a_w
         runs = load_runs(path)
     assert "run twice" not in caplog.text
     assert sorted(r["run_dir"] for r in runs) == sorted(r["run_dir"] for r in rerun)
+
+
+def test_a_failure_recorded_in_another_clone_is_dropped_once_the_run_finishes_here(gsm8k_study):
+    """failures.jsonl from the committer's clone names its own paths; the same run finished in this clone
+    replaces the failure, as a record of it does (build.run_name)."""
+    finished = load_runs(gsm8k_study / "runs.jsonl")[0]["run_dir"]
+    elsewhere = {"run_dir": f"/elsewhere/clone/runs/fx/{Path(finished).name}", "error": "RuntimeError: OOM"}
+    (gsm8k_study / "failures.jsonl").write_text(json.dumps(elsewhere) + "\n")
+    assert build.missing_runs(gsm8k_study, load_runs(gsm8k_study / "runs.jsonl")) == []
 
 
 def test_failed_runs_not_rerun_since_are_named_above_the_tables(gsm8k_study, caplog):

@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 REGIME_SHARE = {regime: share for share, (regime, *_) in tables.POOL_SHARE.items()}  # 'imbalance': 'on_target_share'
 
 
+def run_name(rec: dict) -> str:
+    """Which run a record or failure is of: its run directory's name, not the whole path, so that the same run
+    recorded in another clone or folder (a fresh clone's `make demo` appends to the committed records, whose
+    paths name the committer's machine) is the same run."""
+    return Path(str(rec.get("run_dir") or "")).name
+
+
 def load_runs(path: str | Path) -> list[dict]:
     """All records, the latest one winning for each (selector, schedule, budget, seed, data, variant); a rounds
     record's budget is read as what each round keeps (`cache.record_size`)."""
@@ -40,9 +47,8 @@ def load_runs(path: str | Path) -> list[dict]:
         if not isinstance(rec, dict):
             raise ValueError(f"{path}, line {n}: a run record is a JSON object, not {type(rec).__name__}")
         key = run_record_key(rec)
-        # One run directory's name recorded again (a rerun, here or in another clone: a fresh clone's `make demo`
-        # appends to the committed records) simply replaces; two directories with one key are worth a warning.
-        names = [Path(str(r.get("run_dir"))).name for r in (latest.get(key, rec), rec)]
+        # A run recorded again simply replaces; two runs with one key are worth a warning.
+        names = [run_name(r) for r in (latest.get(key, rec), rec)]
         if names[0] != names[1]:
             log.warning(
                 "%s and %s are one setting run twice (%s): the tables count the later one",
@@ -58,9 +64,9 @@ def load_runs(path: str | Path) -> list[dict]:
 def missing_runs(study_dir: Path, runs: list[dict]) -> list[dict]:
     """The study's failed runs (failures.jsonl) that no record in runs.jsonl has replaced since: the last
     failure of each run directory."""
-    done = {r.get("run_dir") for r in runs}
-    failed = {str(f.get("run_dir")): f for f in read_jsonl_objects(study_dir / "failures.jsonl")}
-    return [f for f in failed.values() if f.get("run_dir") not in done]
+    done = {run_name(r) for r in runs}
+    failed = {run_name(f): f for f in read_jsonl_objects(study_dir / "failures.jsonl")}
+    return [f for name, f in failed.items() if name not in done]
 
 
 def missing_note(failed: list[dict]) -> str:
@@ -68,7 +74,7 @@ def missing_note(failed: list[dict]) -> str:
     if not failed:
         return ""
     first_lines = [(str(f.get("error") or "?").splitlines() or ["?"])[0][:100] for f in failed]
-    names = ", ".join(f"{Path(str(f.get('run_dir'))).name} ({e})" for f, e in zip(failed, first_lines))
+    names = ", ".join(f"{run_name(f)} ({e})" for f, e in zip(failed, first_lines))
     return (
         f"\n**{len(failed)} run(s) failed and are not in these tables** (tracebacks in failures.jsonl; a rerun "
         f"that finishes, or deleting their lines there, drops this note): {names}\n"
