@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from rlselect.cli import CONF_DIR
 
@@ -26,37 +28,39 @@ def test_every_group_option_composes(group, option):
     assert cfg[group] is not None
 
 
+@functools.cache
+def _preset_runs(name: str):
+    """A preset's composition (with its hydra node) and every run of its sweep with the config that
+    run gets, through rlselect.plan.run_configs (tested against Hydra's own composition of each run
+    in test_plan_runs.py); composed once for this file's tests, and read-only so none can change
+    what another sees."""
+    from rlselect.plan import run_configs
+
+    root = _compose(f"experiment={name}", hydra_cfg=True)
+    runs = list(run_configs(root, [f"experiment={name}"]))
+    for cfg in (root, *(cfg for _, cfg in runs)):
+        OmegaConf.set_readonly(cfg, True)
+    return root, runs
+
+
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_every_experiment_preset_composes_with_its_sweep(name):
-    cfg = _compose(f"experiment={name}", hydra_cfg=True)
-    assert cfg.study == name
-    from rlselect.plan import sweep_runs
-
-    runs = sweep_runs(cfg)
-    assert runs and all("selector" in r for r in runs)
-    for run in runs[:3]:  # each run of the sweep composes too
-        _compose(f"experiment={name}", *(f"{k}={v}" for k, v in run.items()))
-
-
-@pytest.mark.parametrize("name", EXPERIMENTS)
-def test_every_run_of_every_preset_passes_the_early_config_checks(name, monkeypatch, hub_online):
-    """pipeline.validate runs check_config before any stage: no preset may trip it (its counts,
-    enumerated keys, trainer.args field names and eval group are what the stages accept). The GPU
-    presets' CUDA settings are refused on this CPU machine (test_gpu_settings_are_refused_without_cuda)."""
+def test_every_run_of_every_preset_composes_and_passes_the_early_config_checks(name, monkeypatch, hub_online):
+    """pipeline.validate runs check_config before any stage: no run of any preset may trip it (its
+    counts, enumerated keys, trainer.args field names and eval group are what the stages accept). The
+    GPU presets' CUDA settings are refused on this CPU machine (test_gpu_settings_are_refused_without_cuda)."""
     from rlselect import config_checks
     from rlselect.config_checks import check_config
-    from rlselect.plan import sweep_runs
     from rlselect.selectors import get_selector
 
     monkeypatch.setattr(config_checks, "check_accelerator", lambda cfg: None)  # tested below
 
-    runs = sweep_runs(_compose(f"experiment={name}", hydra_cfg=True))
-    distinct = {tuple((k, v) for k, v in run.items() if k not in ("seed", "budget")) for run in runs}
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):  # once: composing is then cheap
-        for run in distinct:  # seeds and budgets change no checked key but those two integers
-            cfg = compose(config_name="config", overrides=[f"experiment={name}", *(f"{k}={v}" for k, v in run)])
-            check_config(cfg)
-            get_selector(cfg.selector.name).check_params(dict(cfg.selector.get("params") or {}))
+    root, runs = _preset_runs(name)
+    assert root.study == name
+    assert runs and all("selector" in run for run, _ in runs)
+    for run, cfg in runs:
+        assert cfg.seed == int(run.get("seed", cfg.seed)) and cfg.study == name
+        check_config(cfg)
+        get_selector(cfg.selector.name).check_params(dict(cfg.selector.get("params") or {}))
 
 
 def test_gpu_settings_are_refused_without_cuda_before_any_stage(monkeypatch):
@@ -209,7 +213,7 @@ def test_gpu_check_explains_and_fails_without_cuda(capsys, monkeypatch):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert main(["--check-gpu", "experiment=reproduce_gsm8k", "seed=0,1"]) == 3  # a sweep on the command line too
-    monkeypatch.setattr(rlselect.plan, "config_problems", lambda overrides: [])  # checked just above: 8 s saved
+    monkeypatch.setattr(rlselect.plan, "config_problems", lambda overrides: [])  # checked just above
     assert main(["--check-gpu", "experiment=reproduce_gsm8k"]) != 0
     err = capsys.readouterr().err
     assert "No CUDA GPU" in err and "make demo" in err
@@ -236,7 +240,6 @@ def _prompts_per_step(args) -> float:
 
 def _grpo_config(args):
     """trl.GRPOConfig built from trainer.args as train_grpo builds it (CPU, no vLLM)."""
-    from omegaconf import OmegaConf
     from trl import GRPOConfig
 
     kwargs = OmegaConf.to_container(args, resolve=True)
@@ -292,8 +295,6 @@ def test_gradalign_sweeps_hold_plain_grpo_dot_and_align_runs(name):
 def _paper_model(preset: str) -> bool:
     """Whether the preset's defaults pick a real checkpoint (conf/model/qwen*), directly or through
     the preset it extends; read from the files, without composing."""
-    from omegaconf import OmegaConf
-
     for entry in OmegaConf.load(Path(CONF_DIR) / "experiment" / f"{preset}.yaml").get("defaults", []):
         if isinstance(entry, str) and entry in EXPERIMENTS and _paper_model(entry):
             return True
@@ -306,12 +307,11 @@ def _paper_model(preset: str) -> bool:
 def test_paper_presets_never_store_exact_full_model_features(name):
     """Stored exact features are [n, P]: 6 GB per prompt at 1.5B. Every selector of a paper preset's
     sweep that reads gradients gets them streamed (a selector that streams) or projected."""
-    from rlselect.plan import sweep_runs
     from rlselect.selection import STREAMING_SELECTORS, feature_mode
     from rlselect.selectors import get_selector
 
-    for sel in {r["selector"] for r in sweep_runs(_compose(f"experiment={name}", hydra_cfg=True))}:
-        cfg = _compose(f"experiment={name}", f"selector={sel}")
+    for run, cfg in _preset_runs(name)[1]:
+        sel = run["selector"]
         if get_selector(cfg.selector.name).needs & {"features", "val_features"}:
             mode = feature_mode(dict(cfg.features))
             assert mode in ("streaming", "projected"), (name, sel, mode)

@@ -28,17 +28,29 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def peak(n: int, tests_dir: str) -> dict:
+def peaks(sizes: tuple[int, ...], tests_dir: str) -> list[dict]:
+    """One fresh process per size, all at once (each measures only its own peak RSS)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([f"{tests_dir}/unit", tests_dir])}
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(n)], capture_output=True, text=True, timeout=300, env=env, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for n in sizes
+    ]
+    results = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-2000:]
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:
+            proc.kill()  # nothing to do for a finished process; a hung one must not outlive the test
+    return results
 
 
 def test_streaming_memory_does_not_grow_with_the_number_of_prompts(request):
-    tests_dir = str(request.config.rootpath / "tests")
-    small, large = peak(8, tests_dir), peak(96, tests_dir)
+    small, large = peaks((8, 96), str(request.config.rootpath / "tests"))
     assert (small["n"], large["n"]) == (8, 96)
     growth_mb = (large["peak_kb"] - small["peak_kb"]) / 1024
     features_mb = (96 - 8) * small["params"] * 4 / 2**20  # what exact float32 features of the extra prompts need
