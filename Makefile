@@ -31,12 +31,15 @@ demo: install
 
 # CPU tests: unit tests (tests/unit, seconds each) then integration tests (tests/integration:
 # pipeline runs, subprocess kills). The `slow` and `gpu` markers are excluded; `make test-all`
-# runs the slow ones too.
+# runs the slow ones too. The unit tests run in TEST_WORKERS pytest-xdist processes (0: in
+# pytest's own); the integration tests one at a time, as their kills and timeouts were written for.
+TEST_WORKERS ?= 2
 test: install
-	$(OFFLINE) $(PY) -m pytest -q -m "not slow and not gpu" tests/unit tests/integration
+	$(OFFLINE) $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not gpu" tests/unit
+	$(OFFLINE) $(PY) -m pytest -q -m "not slow and not gpu" tests/integration
 
 test-unit: install
-	$(OFFLINE) $(PY) -m pytest -q -m "not slow and not gpu" tests/unit
+	$(OFFLINE) $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not gpu" tests/unit
 
 test-all: install
 	$(OFFLINE) $(PY) -m pytest -q -m "not gpu" tests
