@@ -19,8 +19,8 @@ EXPERIMENTS = sorted(p.stem for p in (Path(CONF_DIR) / "experiment").glob("*.yam
 
 def _shortcut_and_hydra(overrides: list[str]):
     """(run, run_configs' config, Hydra's own composition of that run) for each run of the sweep."""
-    root = compose(fixed_overrides(overrides), hydra_node=True)
     fixed = fixed_overrides(overrides)
+    root = compose(fixed, hydra_node=True)
     return [
         (run, cfg, compose([*fixed, *(f"{k}={v}" for k, v in run.items())]))
         for run, cfg in run_configs(root, overrides)
