@@ -57,23 +57,24 @@ def run_configs(root: DictConfig, overrides: Sequence[str]) -> Iterator[tuple[di
     composed in full, and so is a run whose values do not apply, for Hydra's own error."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    fixed_keys, _ = split_overrides(overrides)
-    fixed = list(fixed_keys.values())
+    fixed = fixed_overrides(overrides)
     groups = set(root.hydra.runtime.choices)
     parser = OverridesParser.create()
+    fixed_keys = [o.key_or_group for o in parser.parse_overrides(fixed)]  # bare keys: `++a.b` -> a.b
     composed: dict[tuple[str, ...], DictConfig] = {}
     for run in sweep_runs(root, overrides):
         texts = [f"{k}={v}" for k, v in run.items()]
-        keys = [*fixed_keys, *run]
-        plain = {o.key_or_group: o.value() for o in parser.parse_overrides(texts) if _is_plain_value(o, groups, keys)}
-        chosen = tuple(text for text, key in zip(texts, run) if key not in plain)
+        parsed = parser.parse_overrides(texts)
+        keys = [*fixed_keys, *(o.key_or_group for o in parsed)]
+        plain = {o.key_or_group: o.value() for o in parsed if _is_plain_value(o, groups, keys)}
+        chosen = tuple(text for text, o in zip(texts, parsed) if o.key_or_group not in plain)
         if chosen not in composed:
             composed[chosen] = compose([*fixed, *chosen])
         cfg = copy.deepcopy(composed[chosen])
         try:
             for key, value in plain.items():
                 OmegaConf.update(cfg, key, value, merge=True)
-        except Exception:  # Hydra's own error, or a value it would apply differently
+        except Exception:  # a value that does not apply: Hydra's own error for it
             cfg = compose([*fixed, *texts])
         yield run, cfg
 

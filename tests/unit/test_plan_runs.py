@@ -54,6 +54,14 @@ def test_each_run_gets_the_config_hydra_composes_for_it(overrides):
     _assert_equal(runs)
 
 
+def test_a_value_under_a_swept_dict_is_set_in_the_order_hydra_sets_it():
+    """`a.b=x` then `++a={b: y}`: the dict, merged after, wins (in Hydra's composition and here)."""
+    overrides = ["experiment=demo", "selector=random", "seed=0", "trainer.args.learning_rate=0.1,0.2"]
+    runs = _shortcut_and_hydra([*overrides, "++trainer.args={learning_rate:0.5},{learning_rate:0.6}"])
+    assert [cfg.trainer.args.learning_rate for _, cfg, _ in runs] == [0.5, 0.6, 0.5, 0.6]
+    _assert_equal(runs)
+
+
 def test_runs_that_differ_only_in_plain_values_share_one_composition(monkeypatch):
     """reproduce_gsm8k's 60 runs (selectors x budgets x seeds): one composition per selector."""
     composed = []
