@@ -92,11 +92,46 @@ def setup_entry_point(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=fmt, datefmt="%H:%M:%S")
 
 
+# Where no bar can be drawn (a log file, a Slurm job, verbose mode), a long stage logs a progress line
+# instead: the first after this many seconds (short stages print none), then one every PROGRESS_LOG_EVERY.
+PROGRESS_LOG_AFTER = 60.0
+PROGRESS_LOG_EVERY = 300.0
+
+
+class _LogLines:
+    """A file for tqdm that turns each redraw into one `rlselect.progress` log line; after the first, the
+    bar redraws every PROGRESS_LOG_EVERY seconds."""
+
+    bar = None
+
+    def write(self, text: str) -> None:
+        if text := text.strip("\r\n "):
+            logging.getLogger("rlselect.progress").info(text)
+            self.bar.mininterval = PROGRESS_LOG_EVERY
+
+    def flush(self) -> None:
+        pass
+
+
 def progress(total: int | None, desc: str, unit: str = "it"):
-    """A tqdm bar for one stage (counts, rate, ETA) on stderr; disabled when stderr is no terminal
-    and in verbose mode, where the stage's log lines say the same."""
+    """A tqdm bar for one stage (counts, rate, ETA) on stderr when it is a terminal (and not in verbose mode);
+    otherwise the same counts and ETA as a log line PROGRESS_LOG_AFTER seconds in, then every PROGRESS_LOG_EVERY."""
     from tqdm.auto import tqdm
 
-    return tqdm(
-        total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True, disable=VERBOSE or not sys.stderr.isatty()
+    if sys.stderr.isatty() and not VERBOSE:
+        return tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True, disable=False)
+    lines = _LogLines()
+    done = "{n_fmt}/{total_fmt} " + unit + "s ({percentage:.0f}%)" if total else "{n_fmt} " + unit + "s"
+    lines.bar = tqdm(
+        total=total,
+        desc=desc,
+        leave=False,
+        file=lines,
+        bar_format="{desc}: " + done + ", {elapsed} elapsed" + (", about {remaining} left" if total else ""),
+        delay=PROGRESS_LOG_AFTER,
+        mininterval=PROGRESS_LOG_AFTER,
+        position=0,  # else tqdm stacks bars open at once (features around gradients) with cursor-up codes
+        disable=False,  # passed, so that TQDM_DISABLE (configure) does not reach our own bars
+        miniters=1,  # every update checks the clock (tqdm's adaptive count would skip lines when a stage slows)
     )
+    return lines.bar

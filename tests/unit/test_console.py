@@ -46,8 +46,70 @@ def test_progress_bar_on_a_terminal_only(monkeypatch):
     bar.refresh()  # tqdm redraws at most every 0.1 s on its own
     bar.close()
     assert bar.n == 3 and "rollouts" in sys.stderr.getvalue() and "3/5" in sys.stderr.getvalue()
-    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file: the stage logs one line instead
-    assert console.progress(5, "rollouts").disable
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file: no bar drawn there
+    bar = console.progress(5, "rollouts")
+    bar.update(5)
+    bar.close()
+    assert sys.stderr.getvalue() == ""
+
+
+def _fake_clock(monkeypatch) -> list[float]:
+    """tqdm's clock, moved by hand (no sleeping, no timing), and no monitor thread redrawing on its own."""
+    import tqdm.std
+
+    now = [1000.0]
+    monkeypatch.setattr(tqdm.std, "time", lambda: now[0])
+    monkeypatch.setattr(tqdm.std.tqdm, "monitor_interval", 0)
+    return now
+
+
+def test_without_a_terminal_a_long_stage_logs_its_progress_a_minute_in_then_every_five_minutes(monkeypatch, caplog):
+    now = _fake_clock(monkeypatch)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a Slurm log, `make demo > log`
+    console.configure(verbose=False)
+    caplog.set_level(logging.INFO, logger="rlselect.progress")
+    bar = console.progress(1000, "rollouts (G=8)", unit="prompt")
+
+    def shard_done(seconds: float) -> list[str]:
+        now[0] += seconds
+        bar.update(100)
+        return caplog.messages
+
+    assert shard_done(59) == []  # a stage shorter than a minute prints nothing
+    assert shard_done(2) == ["rollouts (G=8): 200/1000 prompts (20%), 01:01 elapsed, about 04:04 left"]
+    assert len(shard_done(299)) == 1  # then one line per 5 minutes
+    assert shard_done(1)[-1].startswith("rollouts (G=8): 400/1000 prompts (40%), 06:01 elapsed, about ")
+    assert len(caplog.messages) == 2
+    bar.close()
+    assert len(caplog.messages) == 2 and sys.stderr.getvalue() == ""
+
+
+def test_progress_lines_of_nested_stages_are_plain_text(monkeypatch, caplog):
+    now = _fake_clock(monkeypatch)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    console.configure(verbose=False)
+    caplog.set_level(logging.INFO, logger="rlselect.progress")
+    with console.progress(2, "gradient features", unit="prompt") as outer:
+        with console.progress(1, "policy gradients", unit="prompt") as inner:
+            now[0] += 61
+            inner.update(1)
+        outer.update(1)
+    assert [m.split(":")[0] for m in caplog.messages] == ["policy gradients", "gradient features"]
+    assert not any("\x1b" in m or "\n" in m for m in caplog.messages)
+
+
+def test_verbose_on_a_terminal_logs_progress_lines_between_the_libraries_logs(monkeypatch, caplog):
+    now = _fake_clock(monkeypatch)
+    monkeypatch.setattr(sys, "stderr", FakeTerminal())
+    console.configure(verbose=True)
+    caplog.set_level(logging.INFO, logger="rlselect.progress")
+    try:
+        with console.progress(None, "train demo", unit="step") as bar:
+            now[0] += 61
+            bar.update(7)
+    finally:
+        console.configure(verbose=False)
+    assert caplog.messages == ["train demo: 7 steps, 01:01 elapsed"] and sys.stderr.getvalue() == ""
 
 
 def test_quiet_silences_library_bars_but_not_ours():

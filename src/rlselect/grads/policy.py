@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from rlselect import console
 from rlselect.grads.params import param_layout, select_parameters
 from rlselect.grads.per_example import PerExampleGrads
 from rlselect.grads.projection import Projector
@@ -192,8 +193,9 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
     was_training = model.training
     model.eval()
     ctx = PerExampleGrads(model, selected, on_grad=None, skip=(parts[1],))
+    bar = console.progress(len(active), "validation gradient" if one_segment else "policy gradients", unit="prompt")
     try:
-        with ctx, torch.enable_grad():
+        with ctx, torch.enable_grad(), bar:
             for chunk in token_batches(active, batch_size, max_tokens):
                 if one_segment:
                     nseg, segs, rows = 1, [0] * len(chunk), torch.zeros(1, dtype=torch.long)
@@ -203,6 +205,7 @@ def _run_batched(model, tokenizer, groups, sink, params, batch_size, one_segment
                 ctx.on_grad = functools.partial(sink.add, rows)
                 after = None if then is None else functools.partial(then, rows)
                 _backward_batch(ctx, parts, chunk, segs, nseg, _pad_id(tokenizer), after)
+                bar.update(len(chunk))
     finally:
         model.train(was_training)
     return sink.out
