@@ -135,3 +135,10 @@ def progress(total: int | None, desc: str, unit: str = "it"):
         miniters=1,  # every update checks the clock (tqdm's adaptive count would skip lines when a stage slows)
     )
     return lines.bar
+
+
+def found_done(bar, n: int) -> None:
+    """Count `n` items a resumed stage found done (cached shards) without letting them into the rate and ETA."""
+    bar.n += n
+    bar.initial += n
+    bar.last_print_n += n

@@ -77,15 +77,18 @@ def compute_gradient_features(model, tokenizer, records, rows, feat_cfg: dict, o
     kwargs = feature_kwargs(feat_cfg)
     if out_dir is None:
         return policy_gradients(model, tokenizer, prompts, comps, advs, **kwargs)
-    shard_size = int(feat_cfg.get("shard_size", 64))
     # one run of a concurrent sweep computes; the others wait, then read
     with stage_lock(out_dir, "gradient features"), console.progress(len(prompts), "gradient features", "prompt") as bar:
-
-        def shard_done(done: int, total: int) -> None:
-            bar.update(min(done * shard_size, len(prompts)) - bar.n)
-
         return compute_features(
-            model, tokenizer, prompts, comps, advs, out_dir, shard_size=shard_size, progress=shard_done, **kwargs
+            model,
+            tokenizer,
+            prompts,
+            comps,
+            advs,
+            out_dir,
+            shard_size=int(feat_cfg.get("shard_size", 64)),
+            progress=lambda rows, cached: console.found_done(bar, rows) if cached else bar.update(rows),
+            **kwargs,
         )
 
 

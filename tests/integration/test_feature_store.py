@@ -94,8 +94,11 @@ def test_killed_extraction_resumes_without_recomputing(tmp_path, monkeypatch):
     real = store.policy_gradients
     monkeypatch.setattr(store, "policy_gradients", lambda *a, **k: calls.append(1) or real(*a, **k))
     args = (ns["model"], ns["tok"], ns["prompts"], ns["completions"], ns["advantages"])
-    resumed = compute_features(*args, out, **ns["KW"])
+    progress: list[tuple[int, bool]] = []
+    resumed = compute_features(*args, out, **ns["KW"], progress=lambda rows, cached: progress.append((rows, cached)))
     assert len(calls) == n_shards - len(before)  # only the missing shards were computed
+    # the progress bar hears which shards were found done (kept out of its ETA) and which were computed
+    assert progress == [(2, True)] * 3 + [(2, False)] * (n_shards - 3)
     after = shard_stats(out)
     assert all(after[name] == st for name, st in before.items())  # old shards untouched
 

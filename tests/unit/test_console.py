@@ -84,6 +84,18 @@ def test_without_a_terminal_a_long_stage_logs_its_progress_a_minute_in_then_ever
     assert len(caplog.messages) == 2 and sys.stderr.getvalue() == ""
 
 
+def test_work_a_resumed_stage_finds_done_counts_but_not_into_the_eta(monkeypatch, caplog):
+    now = _fake_clock(monkeypatch)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    console.configure(verbose=False)
+    caplog.set_level(logging.INFO, logger="rlselect.progress")
+    with console.progress(1000, "rollouts (G=8)", unit="prompt") as bar:
+        console.found_done(bar, 500)  # cached shards, read in no time
+        now[0] += 61
+        bar.update(100)  # one shard computed in 61 s: 400 more take about 4 minutes, not 20 s
+    assert caplog.messages == ["rollouts (G=8): 600/1000 prompts (60%), 01:01 elapsed, about 04:04 left"]
+
+
 def test_progress_lines_of_nested_stages_are_plain_text(monkeypatch, caplog):
     now = _fake_clock(monkeypatch)
     monkeypatch.setattr(sys, "stderr", io.StringIO())

@@ -35,12 +35,13 @@ def compute_features(
     *,
     shard_size: int = 64,
     key_extra=None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, bool], None] | None = None,
     **kwargs,
 ) -> torch.Tensor:
     """[n, dim] features (policy_gradients(**kwargs) of every prompt), computed shard by shard
     into out_dir and resumed from the shards already there. key_extra: anything else the caller
-    wants in the key (e.g. a checkpoint id). progress(done_shards, total_shards) after each."""
+    wants in the key (e.g. a checkpoint id). progress(rows, cached) after each shard: its prompts, and
+    whether it was found on disk."""
     out_dir = Path(out_dir)
     n = len(prompts)
     proj, params = kwargs.get("projection"), kwargs.get("params", "all")
@@ -75,7 +76,8 @@ def compute_features(
     for s in range(num_shards):
         a, b = s * shard_size, min(n, (s + 1) * shard_size)
         path = _shard_path(out_dir, s)
-        if path.exists():
+        cached = path.exists()
+        if cached:
             blob = torch.load(path, map_location="cpu")
             if blob.get("key") != key or tuple(blob["features"].shape) != (b - a, dim):
                 raise ValueError(f"{path} does not belong to this feature store (key/shape mismatch)")
@@ -85,7 +87,7 @@ def compute_features(
             atomic_torch_save(path, {"features": feats, "start": a, "end": b, "key": key})
         parts.append(feats)
         if progress is not None:
-            progress(s + 1, num_shards)
+            progress(b - a, cached)
     meta["complete"] = True
     atomic_write_json(meta_path, meta)
     return torch.cat(parts) if parts else torch.zeros(0, dim)

@@ -52,14 +52,15 @@ def rollout_stage(
         rows: list[dict] = []
         bar = console.progress(len(records), f"rollouts (G={cfg['G']})", unit="prompt")
         for s, (shard, path) in enumerate(zip(shards, paths)):
-            if path.exists():
+            if path.exists():  # a resumed stage's shards count as done, not into the ETA
                 rows.extend(read_json(path))
+                console.found_done(bar, len(shard))
             else:  # each prompt seeded from (rollouts.seed, its id), whatever the sharding
                 shard_rows = rollout_rows(tokenizer, sample, shard, cfg, G=cfg["G"], seed=cfg["seed"])
                 atomic_write_json(path, shard_rows)
                 rows.extend(shard_rows)
                 log.debug("rollouts: shard %d/%d done (%.0f s)", s + 1, len(shards), time.time() - t0)
-            bar.update(len(shard))
+                bar.update(len(shard))
         bar.close()
         (root / "done").touch()
         if todo:
