@@ -115,7 +115,8 @@ class _LogLines:
 
 def progress(total: int | None, desc: str, unit: str = "it"):
     """A tqdm bar for one stage (counts, rate, ETA) on stderr when it is a terminal (and not in verbose mode);
-    otherwise the same counts and ETA as a log line PROGRESS_LOG_AFTER seconds in, then every PROGRESS_LOG_EVERY."""
+    otherwise the same counts and ETA as a log line PROGRESS_LOG_AFTER seconds in, then every PROGRESS_LOG_EVERY.
+    Callers pass `set_postfix(..., refresh=False)`: a refresh would log a line at once."""
     from tqdm.auto import tqdm
 
     if sys.stderr.isatty() and not VERBOSE:
@@ -127,7 +128,11 @@ def progress(total: int | None, desc: str, unit: str = "it"):
         desc=desc,
         leave=False,
         file=lines,
-        bar_format="{desc}: " + done + ", {elapsed} elapsed" + (", about {remaining} left" if total else ""),
+        bar_format="{desc}: "
+        + done
+        + ", {elapsed} elapsed"
+        + (", about {remaining} left" if total else "")
+        + "{postfix}",
         delay=PROGRESS_LOG_AFTER,
         mininterval=PROGRESS_LOG_AFTER,
         position=0,  # else tqdm stacks bars open at once (features around gradients) with cursor-up codes

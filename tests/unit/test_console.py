@@ -76,7 +76,8 @@ def test_without_a_terminal_a_long_stage_logs_its_progress_a_minute_in_then_ever
         return caplog.messages
 
     assert shard_done(59) == []  # a stage shorter than a minute prints nothing
-    assert shard_done(2) == ["rollouts (G=8): 200/1000 prompts (20%), 01:01 elapsed, about 04:04 left"]
+    bar.set_postfix(reward="0.250", refresh=False)
+    assert shard_done(2) == ["rollouts (G=8): 200/1000 prompts (20%), 01:01 elapsed, about 04:04 left, reward=0.250"]
     assert len(shard_done(299)) == 1  # then one line per 5 minutes
     assert shard_done(1)[-1].startswith("rollouts (G=8): 400/1000 prompts (40%), 06:01 elapsed, about ")
     assert len(caplog.messages) == 2
@@ -170,3 +171,24 @@ def test_model_name_says_whose_checkpoint_a_final_folder_is(tmp_path):
     assert model_name(".cache/rlselect/models/tiny-sft-68402eec99e65bac") == "tiny-sft-68402eec99e65bac"
     assert model_name("Qwen/Qwen2.5-1.5B-Instruct") == "Qwen2.5-1.5B-Instruct"
     assert model_name(tmp_path / "elsewhere/final") == str(tmp_path / "elsewhere/final")
+
+
+def test_grpo_progress_logs_no_line_per_reward_and_keeps_resumed_steps_out_of_the_eta(monkeypatch, caplog):
+    from types import SimpleNamespace
+
+    from rlselect.train.grpo import TrainProgress
+
+    now = _fake_clock(monkeypatch)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    console.configure(verbose=False)
+    caplog.set_level(logging.INFO, logger="rlselect.progress")
+    callback, state = TrainProgress("demo"), SimpleNamespace(max_steps=100, global_step=40)  # resumed at step 40
+    callback.on_train_begin(None, state, None)
+    for _ in range(10):
+        callback.on_log(None, state, None, logs={"reward": 0.5})  # TRL logs every step
+    assert caplog.messages == []
+    now[0] += 61
+    state.global_step = 50
+    callback.on_step_end(None, state, None)
+    assert caplog.messages == ["train demo: 50/100 steps (50%), 01:01 elapsed, about 05:05 left, reward=0.500"]
+    callback.bar.close()

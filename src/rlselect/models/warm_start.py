@@ -122,7 +122,7 @@ def _sft(cfg: dict, out: Path) -> None:
         sched.step()
         bar.update()
         if step % 50 == 0 or step == steps - 1:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
             log.debug("tiny SFT step %d/%d loss %.3f (%.0f s)", step, steps, loss.item(), time.time() - t0)
     bar.close()
     model.eval()

@@ -31,7 +31,7 @@ class TrainProgress(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.bar = console.progress(state.max_steps, f"train {self.label}", unit="step")
-        self.bar.update(state.global_step)
+        console.found_done(self.bar, state.global_step)  # steps a resumed run already took
 
     def on_step_end(self, args, state, control, **kwargs):
         self.bar.update(state.global_step - self.bar.n)
@@ -39,7 +39,7 @@ class TrainProgress(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "reward" in logs:
             self.reward = logs["reward"]
-            self.bar.set_postfix(reward=f"{self.reward:.3f}")
+            self.bar.set_postfix(reward=f"{self.reward:.3f}", refresh=False)  # shown with the next step
 
     def on_train_end(self, args, state, control, **kwargs):
         self.bar.close()
