@@ -6,6 +6,9 @@ import io
 import logging
 import sys
 import warnings
+from types import SimpleNamespace
+
+import pytest
 
 from rlselect import console
 
@@ -63,11 +66,22 @@ def _fake_clock(monkeypatch) -> list[float]:
     return now
 
 
-def test_without_a_terminal_a_long_stage_logs_its_progress_a_minute_in_then_every_five_minutes(monkeypatch, caplog):
+@pytest.fixture
+def log_file_clock(monkeypatch, caplog) -> list[float]:
+    """stderr is a log file (a Slurm job, `make demo > log`), the console quiet, progress lines captured; the
+    fake clock to move."""
     now = _fake_clock(monkeypatch)
-    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a Slurm log, `make demo > log`
+    # console's own view of sys (pytest swaps sys.stderr back between a fixture and its test)
+    monkeypatch.setattr(console, "sys", SimpleNamespace(stderr=io.StringIO()))
     console.configure(verbose=False)
     caplog.set_level(logging.INFO, logger="rlselect.progress")
+    return now
+
+
+def test_without_a_terminal_a_long_stage_logs_its_progress_a_minute_in_then_every_five_minutes(
+    log_file_clock, caplog, capsys
+):
+    now = log_file_clock
     bar = console.progress(1000, "rollouts (G=8)", unit="prompt")
 
     def shard_done(seconds: float) -> list[str]:
@@ -82,14 +96,11 @@ def test_without_a_terminal_a_long_stage_logs_its_progress_a_minute_in_then_ever
     assert shard_done(1)[-1].startswith("rollouts (G=8): 400/1000 prompts (40%), 06:01 elapsed, about ")
     assert len(caplog.messages) == 2
     bar.close()
-    assert len(caplog.messages) == 2 and sys.stderr.getvalue() == ""
+    assert len(caplog.messages) == 2 and capsys.readouterr().err == ""
 
 
-def test_work_a_resumed_stage_finds_done_counts_but_not_into_the_eta(monkeypatch, caplog):
-    now = _fake_clock(monkeypatch)
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    console.configure(verbose=False)
-    caplog.set_level(logging.INFO, logger="rlselect.progress")
+def test_work_a_resumed_stage_finds_done_counts_but_not_into_the_eta(log_file_clock, caplog):
+    now = log_file_clock
     with console.progress(1000, "rollouts (G=8)", unit="prompt") as bar:
         console.found_done(bar, 500)  # cached shards, read in no time
         now[0] += 61
@@ -97,11 +108,8 @@ def test_work_a_resumed_stage_finds_done_counts_but_not_into_the_eta(monkeypatch
     assert caplog.messages == ["rollouts (G=8): 600/1000 prompts (60%), 01:01 elapsed, about 04:04 left"]
 
 
-def test_progress_lines_of_nested_stages_are_plain_text(monkeypatch, caplog):
-    now = _fake_clock(monkeypatch)
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    console.configure(verbose=False)
-    caplog.set_level(logging.INFO, logger="rlselect.progress")
+def test_progress_lines_of_nested_stages_are_plain_text(log_file_clock, caplog):
+    now = log_file_clock
     with console.progress(2, "gradient features", unit="prompt") as outer:
         with console.progress(1, "policy gradients", unit="prompt") as inner:
             now[0] += 61
@@ -173,15 +181,10 @@ def test_model_name_says_whose_checkpoint_a_final_folder_is(tmp_path):
     assert model_name(tmp_path / "elsewhere/final") == str(tmp_path / "elsewhere/final")
 
 
-def test_grpo_progress_logs_no_line_per_reward_and_keeps_resumed_steps_out_of_the_eta(monkeypatch, caplog):
-    from types import SimpleNamespace
-
+def test_grpo_progress_logs_no_line_per_reward_and_keeps_resumed_steps_out_of_the_eta(log_file_clock, caplog):
     from rlselect.train.grpo import TrainProgress
 
-    now = _fake_clock(monkeypatch)
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    console.configure(verbose=False)
-    caplog.set_level(logging.INFO, logger="rlselect.progress")
+    now = log_file_clock
     callback, state = TrainProgress("demo"), SimpleNamespace(max_steps=100, global_step=40)  # resumed at step 40
     callback.on_train_begin(None, state, None)
     for _ in range(10):
